@@ -1,0 +1,119 @@
+"""One settings object for every front end: defaults, `RAG_*` env vars, then CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel as _BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+class BaseModel(_BaseModel):
+    """Settings section: assignments (CLI overrides) are validated too."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+
+class EmbedSettings(BaseModel):
+    """How passages and questions are embedded."""
+
+    model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="sentence-transformers model: the packaged default 'all-MiniLM-L6-v2', a hub name or a local path.",
+    )
+    batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
+    device: str = Field("cpu", description="torch device for the embedder.")
+
+
+class ChunkSettings(BaseModel):
+    """How documents are cut into passages (sizes in words: MiniLM truncates at 256 word-pieces)."""
+
+    size: int = Field(120, ge=20, le=180, description="Target passage length in words.")
+    overlap: int = Field(20, ge=0, description="Words shared by neighbouring passages.")
+
+
+class RetrieveSettings(BaseModel):
+    """How passages are found for a question."""
+
+    k: int = Field(5, ge=1, le=100, description="Passages returned.")
+    mode: Literal["dense", "lexical", "hybrid"] = Field("hybrid", description="Dense (FAISS), lexical (BM25) or both fused.")
+    fetch_k: int = Field(50, ge=1, description="Candidates fetched from each retriever before fusion and dedup.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dedup_threshold: float = Field(
+        0.9, ge=0.0, le=1.01, description="Cosine similarity above which two passages count as duplicates (>1 disables)."
+    )
+    reranker: str | None = Field(None, description="Optional sentence-transformers CrossEncoder name or path.")
+    hnsw_threshold: int = Field(100_000, ge=1, description="Vectors above which an approximate HNSW index is built.")
+
+
+class LLMSettings(BaseModel):
+    """Which chat model answers, and how."""
+
+    spec: str = Field(
+        "local",
+        description="'local' (packaged Qwen2.5 GGUF), a .gguf path, 'provider:model' (e.g. openai:gpt-4o-mini), or 'fake' for tests.",
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (llama.cpp server, vLLM, LM Studio).")
+    api_key: str | None = Field(None, description="API key; else the provider's usual env var is used.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
+    max_tokens: int = Field(300, ge=16, description="Most tokens generated per answer.")
+    n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
+    n_threads: int | None = Field(None, description="CPU threads for the local model (default: all cores).")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are grounded and when the assistant declines."""
+
+    passages: int = Field(4, ge=1, le=20, description="Passages shown to the LLM.")
+    min_score: float = Field(
+        0.25, description="Best dense similarity below which the question is declined without calling the LLM."
+    )
+
+
+class UISettings(BaseModel):
+    """Web UI options."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(7860, description="Port to listen on.")
+    auth: str | None = Field(None, description="Basic auth as 'user:password'; unset means no login.")
+    max_upload_mb: int = Field(50, ge=1, description="Largest file accepted by upload.")
+
+
+class Settings(BaseSettings):
+    """All settings. Env: RAG_INDEX, RAG_LLM__SPEC, RAG_RETRIEVE__K, ..."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="ignore", validate_assignment=True
+    )
+
+    index: Path = Field(Path("index/default"), description="Index folder.")
+    embed: EmbedSettings = EmbedSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    retrieve: RetrieveSettings = RetrieveSettings()
+    llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
+    ui: UISettings = UISettings()
+    max_file_mb: int = Field(100, ge=1, description="Files larger than this are skipped at ingestion.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env, with dotted-key overrides from the CLI ('retrieve.k': 3); None values are ignored."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        settings = Settings()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            section, _, name = key.rpartition(".")
+            setattr(getattr(settings, section) if section else settings, name, value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or key
+        raise ConfigError(f"invalid setting {where}: {first['msg']} (see `rag --help` or the README's settings table)") from exc
+    return settings

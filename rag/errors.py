@@ -1,0 +1,35 @@
+"""User-facing errors: each carries one line that tells the user what to do."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class for errors shown to users as one line, without a traceback."""
+
+
+class ConfigError(RagError):
+    """A setting is missing or invalid."""
+
+
+class IngestError(RagError):
+    """A document could not be read."""
+
+
+class IndexNotFoundError(RagError):
+    """The index folder does not exist or holds no index."""
+
+
+class IndexFormatError(RagError):
+    """The index exists but is corrupt or from an incompatible version."""
+
+
+class ModelMismatchError(RagError):
+    """The configured embedding model differs from the one the index was built with."""
+
+
+class ModelLoadError(RagError):
+    """A model (embedder, reranker, LLM) could not be loaded."""
+
+
+class LLMError(RagError):
+    """The chat model could not be reached or answered with an error."""

@@ -1,0 +1,84 @@
+"""Plain data types shared by ingestion, indexing, retrieval and answering."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One ingested document.
+
+    `original` is the text as read from the file (decoded; for pdf/html/docx the
+    extracted text). `text` is the cleaned text used for chunking and shown to the
+    LLM. `offset_map[i]` is the index in `original` of `text[i]`, so any span of
+    `text` maps back to a verifiable span of `original`.
+    """
+
+    source: str  # display name: path relative to the indexed folder, or the file name
+    original: str
+    text: str
+    offset_map: list[int]
+    title: str = ""
+    content_hash: str = ""
+    date: str | None = None  # ISO date (YYYY-MM-DD) when the text states one
+    metadata: dict[str, Any] = field(default_factory=dict)
+    path: str = ""  # absolute file path when the document came from a file
+
+    @property
+    def key(self) -> str:
+        """Identity of the document in an index: its file path, else its source name."""
+        return self.path or self.source
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of cleaned `text` to a span of `original`."""
+        if end <= start:
+            pos = self.offset_map[start] if start < len(self.offset_map) else len(self.original)
+            return pos, pos
+        return self.offset_map[start], self.offset_map[end - 1] + 1
+
+
+@dataclass
+class Chunk:
+    """A passage of a document; `start`/`end` are offsets into the document's cleaned text."""
+
+    doc_id: int
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    id: int | None = None
+
+
+@dataclass
+class Passage:
+    """A retrieved passage as every front end shows it.
+
+    `start`/`end` are character offsets into the source's original text, so
+    `original[start:end]` is the passage as it stands in the file.
+    """
+
+    chunk_id: int
+    source: str
+    start: int
+    end: int
+    score: float
+    text: str
+    title: str = ""
+    date: str | None = None
+    doc_id: int | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # per-retriever scores (dense, lexical, fused, rerank)
+    duplicates: list[str] = field(default_factory=list)  # sources of near-duplicate passages collapsed into this one
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class Skipped:
+    """A file that was not ingested, and why."""
+
+    source: str
+    reason: str

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Create .venv and install rag with the CPU build of torch, the local LLM and the UI.
+# Idempotent: a second run only checks what is there. Override with env vars:
+#   RAG_EXTRAS     extras to install (default: local,ui,eval,test)
+#   RAG_TORCH      torch requirement (default: torch==2.13.0, the CPU build here)
+#   RAG_TORCH_INDEX_URL  a PyTorch CPU wheel index, where pip's default finds only CUDA builds
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${RAG_VENV:-.venv}
+EXTRAS=${RAG_EXTRAS:-local,ui,eval,test}
+TORCH=${RAG_TORCH:-torch==2.13.0}
+PY=${PYTHON:-python3}
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP="$VENV/bin/pip"
+stamp="$VENV/.rag-setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS"
+if [ -f "$stamp" ]; then
+  exit 0
+fi
+"$PIP" install -q --upgrade pip
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  echo "==> installing $TORCH (CPU build)"
+  if [ -n "${RAG_TORCH_INDEX_URL:-}" ]; then
+    "$PIP" install -q "$TORCH" --index-url "$RAG_TORCH_INDEX_URL"
+  else
+    "$PIP" install -q "$TORCH"
+  fi
+fi
+case ",$EXTRAS," in
+  *,local,*) "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null ||
+    echo "==> installing llama-cpp-python: it compiles from source, which takes 9-20 minutes on 2 cores (once; pip caches the wheel)";;
+esac
+echo "==> installing rag[$EXTRAS]"
+"$PIP" install -q -e ".[$EXTRAS]"
+rm -f "$VENV"/.rag-setup-*
+touch "$stamp"
+echo "==> setup done: $VENV/bin/rag"

@@ -1,0 +1,63 @@
+"""Shared test fakes and fixtures: a deterministic embedder, a small index built from the seed corpus."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "examples" / "corpus"
+SEED_DEV = REPO / "tests" / "data" / "seed_dev.jsonl"
+
+
+class HashEmbedder:
+    """Bag-of-words hashed into 256 dims, L2-normalised: texts sharing words are similar. Counts calls."""
+
+    model_id = "test/hash-embedder"
+    dim = 256
+
+    def __init__(self) -> None:
+        self.embedded_texts: list[str] = []
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype="float32")
+        for word in re.findall(r"\w+", text.lower()):
+            vec[zlib.crc32(word.encode()) % self.dim] += 1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        self.embedded_texts.extend(texts)
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), dtype="float32")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings pointing at a fresh index folder, isolated from the user's RAG_* env."""
+    from rag.config import Settings
+
+    for var in [v for v in __import__("os").environ if v.startswith("RAG_")]:
+        monkeypatch.delenv(var)
+    return Settings(index=tmp_path / "index")
+
+
+@pytest.fixture
+def seed_index(settings, hash_embedder):
+    """The sample corpus indexed with the hash embedder."""
+    from rag.indexer import index_paths
+
+    index_paths([CORPUS], settings, hash_embedder)
+    return settings
