@@ -82,3 +82,50 @@ class Skipped:
 
     source: str
     reason: str
+
+
+# The fixed sentence the assistant gives when the documents do not answer; tests and the
+# evaluation detect refusals by it, so prompts and code must use this constant.
+REFUSAL = "The documents do not say."
+
+
+@dataclass
+class Citation:
+    """A `[n]` marker in an answer, with the quote that backs it.
+
+    `start`/`end` are offsets into the source's original text; `verified` is True only
+    when `quote` was found verbatim (modulo whitespace and typographic quotes) there.
+    """
+
+    n: int
+    source: str
+    start: int
+    end: int
+    quote: str
+    verified: bool
+    method: str = "model"  # "model": quote given by the LLM and verified; "selected": chosen by the program
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """Everything a front end shows for one question."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)  # numbered 1..n in this order, as the LLM saw them
+    model: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
+    dropped_citations: list[int] = field(default_factory=list)  # [n] markers that named no passage
+    standalone_question: str | None = None  # the condensed question used for retrieval, for follow-ups
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form used by `rag ask --json` and the evaluation."""
+        data = asdict(self)
+        data["passages"] = [{"n": i, **p.to_dict()} for i, p in enumerate(self.passages, start=1)]
+        return data
