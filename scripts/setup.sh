@@ -12,26 +12,29 @@ TORCH=${RAG_TORCH:-torch==2.13.0}
 PY=${PYTHON:-python3}
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-PIP="$VENV/bin/pip"
+# pip's own warnings about index locations configured on this machine but absent are noise here
+pip_quiet() { "$VENV/bin/pip" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 stamp="$VENV/.rag-setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS"
 if [ -f "$stamp" ]; then
   exit 0
 fi
-"$PIP" install -q --upgrade pip
+pip_quiet install -q --upgrade pip
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   echo "==> installing $TORCH (CPU build)"
   if [ -n "${RAG_TORCH_INDEX_URL:-}" ]; then
-    "$PIP" install -q "$TORCH" --index-url "$RAG_TORCH_INDEX_URL"
+    pip_quiet install -q "$TORCH" --index-url "$RAG_TORCH_INDEX_URL"
   else
-    "$PIP" install -q "$TORCH"
+    pip_quiet install -q "$TORCH"
   fi
+  "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.version.cuda is not None)" ||
+    echo "warning: this torch is a CUDA build (large); set RAG_TORCH_INDEX_URL to a CPU wheel index for the CPU build" >&2
 fi
 case ",$EXTRAS," in
   *,local,*) "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null ||
     echo "==> installing llama-cpp-python: it compiles from source, which takes 9-20 minutes on 2 cores (once; pip caches the wheel)";;
 esac
 echo "==> installing rag[$EXTRAS]"
-"$PIP" install -q -e ".[$EXTRAS]"
+pip_quiet install -q -e ".[$EXTRAS]"
 rm -f "$VENV"/.rag-setup-*
 touch "$stamp"
 echo "==> setup done: $VENV/bin/rag"
