@@ -1,0 +1,378 @@
+"""Chat-model backends behind one LangChain interface: local GGUF, hosted providers, OpenAI-compatible servers, fake."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field, PrivateAttr
+
+from rag.config import LLMSettings
+from rag.errors import ConfigError, LLMError, RagError
+from rag.llm_local import MODEL_NAME, LlamaCppChatModel, assemble_local_model, default_threads, require_llama_cpp
+
+__all__ = [
+    "FakeChatModel",
+    "LlamaCppChatModel",
+    "ModelSpec",
+    "assemble_local_model",
+    "call_errors_as_llm_error",
+    "describe_llm_error",
+    "get_chat_model",
+    "model_label",
+    "parse_spec",
+    "split_words",
+    "stream_chat",
+]
+
+ACCEPTED_SPECS = (
+    "'local', a path to a .gguf file, 'provider:model' (openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, "
+    "ollama:llama3.1), a model name with RAG_LLM__BASE_URL, or 'fake'"
+)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How to build one provider's LangChain chat model."""
+
+    module: str
+    cls: str
+    extra: str
+    env_key: str | None
+
+
+PROVIDERS = {
+    "openai": Provider("langchain_openai", "ChatOpenAI", "openai", "OPENAI_API_KEY"),
+    "anthropic": Provider("langchain_anthropic", "ChatAnthropic", "anthropic", "ANTHROPIC_API_KEY"),
+    "ollama": Provider("langchain_ollama", "ChatOllama", "ollama", None),
+}
+
+_PROVIDER_SPEC = re.compile(r"^([A-Za-z][\w-]*):(.+)$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed llm.spec."""
+
+    kind: Literal["fake", "local", "gguf", "provider", "server"]
+    provider: str | None = None
+    model: str | None = None
+    path: Path | None = None
+
+
+# ---------------------------------------------------------------- spec resolution
+
+
+def parse_spec(spec: str, base_url: str | None = None) -> ModelSpec:
+    """Parse llm.spec (and whether a base_url is set) into a ModelSpec; ConfigError listing accepted forms."""
+    text = spec.strip()
+    if text.lower() == "fake":
+        return ModelSpec("fake")
+    if text.lower() == "local" or text.lower().endswith(".gguf"):
+        if base_url:
+            raise ConfigError(
+                f"llm.base_url is set but llm.spec is {text!r}: set RAG_LLM__SPEC to the server's model name "
+                "(e.g. openai:qwen2.5-coder) or unset RAG_LLM__BASE_URL"
+            )
+        if text.lower() == "local":
+            return ModelSpec("local", model=MODEL_NAME)
+        return ModelSpec("gguf", path=Path(text).expanduser(), model=Path(text).stem)
+    match = _PROVIDER_SPEC.match(text)
+    if base_url and text and (match is None or match.group(1).lower() == "openai"):
+        # OpenAI-compatible server (llama.cpp server, vLLM, LM Studio): 'openai:MODEL' or a bare model name.
+        return ModelSpec("server", provider="openai", model=match.group(2) if match else text)
+    if match:
+        return ModelSpec("provider", provider=match.group(1).lower(), model=match.group(2))
+    raise ConfigError(f"unknown llm.spec {spec!r}: use {ACCEPTED_SPECS}")
+
+
+def get_chat_model(settings: LLMSettings) -> BaseChatModel:
+    """The LangChain chat model described by `settings` (local models load lazily, once per process)."""
+    spec = parse_spec(settings.spec, settings.base_url)
+    if spec.kind == "fake":
+        return FakeChatModel()
+    if spec.kind == "local":
+        require_llama_cpp()  # before assembling a gigabyte that could not be run
+        return _llama_model(assemble_local_model(), MODEL_NAME, settings)
+    if spec.kind == "gguf":
+        assert spec.path is not None
+        if not spec.path.is_file():
+            raise ConfigError(f"GGUF model file not found: {spec.path} (check RAG_LLM__SPEC)")
+        require_llama_cpp()
+        return _llama_model(spec.path, spec.path.stem, settings)
+    if spec.kind == "server":
+        return _server_model(spec, settings)
+    return _provider_model(spec, settings)
+
+
+def _llama_model(path: Path, name: str, settings: LLMSettings) -> LlamaCppChatModel:
+    """A llama.cpp chat model for a GGUF file."""
+    return LlamaCppChatModel(
+        model_path=str(path),
+        model_name=name,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads or default_threads(),
+    )
+
+
+def _server_model(spec: ModelSpec, settings: LLMSettings) -> BaseChatModel:
+    """ChatOpenAI pointed at an OpenAI-compatible server; such servers usually need no key."""
+    cls = _import_provider_class("openai")
+    kwargs = _provider_kwargs("openai", settings)
+    kwargs["api_key"] = settings.api_key or "not-needed"
+    return _construct(cls, spec, kwargs)
+
+
+def _provider_model(spec: ModelSpec, settings: LLMSettings) -> BaseChatModel:
+    """A hosted/daemon provider's chat model, via init_chat_model when `langchain` is installed."""
+    assert spec.provider is not None
+    _check_api_key(spec.provider, settings)
+    kwargs = _provider_kwargs(spec.provider, settings)
+    init_chat_model = _find_init_chat_model()
+    if init_chat_model is not None:
+        try:
+            return init_chat_model(spec.model, model_provider=spec.provider, **kwargs)
+        except ImportError as exc:
+            raise ConfigError(_missing_package_message(spec.provider)) from exc
+        except ValueError as exc:  # unsupported provider, invalid parameters
+            raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {_first_line(exc)}") from exc
+    if spec.provider not in PROVIDERS:
+        raise ConfigError(
+            f"unknown provider {spec.provider!r}: use one of {', '.join(PROVIDERS)}, "
+            f"or `pip install langchain langchain-{spec.provider.replace('_', '-')}` for other providers"
+        )
+    return _construct(_import_provider_class(spec.provider), spec, kwargs)
+
+
+def _find_init_chat_model() -> Callable[..., BaseChatModel] | None:
+    """langchain.chat_models.init_chat_model if the optional `langchain` package is installed."""
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        return None
+    return init_chat_model
+
+
+def _import_provider_class(provider: str) -> type[BaseChatModel]:
+    """Import a known provider's chat-model class; ConfigError naming the pip extra if missing."""
+    info = PROVIDERS[provider]
+    try:
+        module = importlib.import_module(info.module)
+    except ImportError as exc:
+        raise ConfigError(_missing_package_message(provider)) from exc
+    return getattr(module, info.cls)
+
+
+def _missing_package_message(provider: str) -> str:
+    """One line telling the user how to install a provider's package."""
+    if provider in PROVIDERS:
+        package = PROVIDERS[provider].module.replace("_", "-")
+        return f"provider {provider!r} needs {package}: run `pip install 'rag[{PROVIDERS[provider].extra}]'`"
+    package = f"langchain-{provider.replace('_', '-')}"
+    return f"provider {provider!r} needs {package}: run `pip install {package}`"
+
+
+def _check_api_key(provider: str, settings: LLMSettings) -> None:
+    """ConfigError naming the env var when a provider needs a key and none is configured."""
+    info = PROVIDERS.get(provider)
+    if info is None or info.env_key is None or settings.api_key or settings.base_url:
+        return
+    if not os.environ.get(info.env_key):
+        raise ConfigError(f"{provider} needs an API key: set {info.env_key} or RAG_LLM__API_KEY")
+
+
+def _provider_kwargs(provider: str, settings: LLMSettings) -> dict[str, Any]:
+    """Constructor arguments shared by the providers (ollama calls max_tokens num_predict)."""
+    kwargs: dict[str, Any] = {"temperature": settings.temperature}
+    kwargs["num_predict" if provider == "ollama" else "max_tokens"] = settings.max_tokens
+    if settings.api_key and provider != "ollama":
+        kwargs["api_key"] = settings.api_key
+    if settings.base_url:
+        kwargs["base_url"] = settings.base_url
+    return kwargs
+
+
+def _construct(cls: type[BaseChatModel], spec: ModelSpec, kwargs: dict[str, Any]) -> BaseChatModel:
+    """Instantiate a provider class; its validation errors become one-line ConfigErrors."""
+    try:
+        return cls(model=spec.model, **kwargs)
+    except Exception as exc:  # pydantic ValidationError, openai.OpenAIError (missing credentials), ...
+        raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {_first_line(exc)}") from exc
+
+
+def model_label(settings: LLMSettings) -> str:
+    """Short name of the configured model for display and JSON, e.g. 'local:qwen2.5-coder-1.5b-instruct-q4_k_m'."""
+    try:
+        spec = parse_spec(settings.spec, settings.base_url)
+    except ConfigError:
+        return settings.spec
+    if spec.kind == "fake":
+        return "fake"
+    if spec.kind in ("local", "gguf"):
+        return f"{spec.kind}:{spec.model}"
+    if spec.kind == "server":
+        return f"openai:{spec.model}@{settings.base_url}"
+    return f"{spec.provider}:{spec.model}"
+
+
+# ---------------------------------------------------------------- calling
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first non-empty line of an exception's message, shortened."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """HTTP status carried by provider SDK errors, if any."""
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+# (exception class names anywhere in the MRO, HTTP statuses, message); first match wins. Class names avoid
+# importing the provider SDKs; langchain-core >= 1.x also wraps them in its Model*Error classes.
+_ERROR_KINDS: list[tuple[set[str], set[int], str]] = [
+    ({"ContextOverflowError"}, set(),
+     "prompt too long for the context window: raise RAG_LLM__N_CTX or lower RAG_ANSWER__PASSAGES"),
+    ({"ModelAuthenticationError", "AuthenticationError", "ModelPermissionDeniedError", "PermissionDeniedError"},
+     {401, 403}, "authentication failed: check RAG_LLM__API_KEY or the provider's API key variable"),
+    ({"ModelNotFoundError", "NotFoundError"}, {404},
+     "model or endpoint not found{server}: check RAG_LLM__SPEC{and_url}"),
+    ({"ModelRateLimitError", "RateLimitError"}, {429},
+     "rate limit or quota exceeded: wait and retry, or check the provider account"),
+    ({"ModelTimeoutError", "APITimeoutError", "TimeoutException", "TimeoutError"}, set(),
+     "request timed out{server}: check RAG_LLM__BASE_URL and that the server is responsive"),
+    ({"ModelConnectionError", "APIConnectionError", "ConnectError", "ConnectionError"}, set(),
+     "cannot connect{server}: {connect_hint}"),
+]
+
+
+def describe_llm_error(exc: BaseException, settings: LLMSettings | None = None) -> str:
+    """One line explaining a failed model call and which setting to fix."""
+    who = model_label(settings) if settings else "chat model"
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "exceed context window" in str(exc):  # llama-cpp raises a plain ValueError
+        names.add("ContextOverflowError")
+    status = _http_status(exc)
+    base_url = settings.base_url if settings else None
+    fields = {
+        "server": f" at {base_url}" if base_url else "",
+        "and_url": " and RAG_LLM__BASE_URL" if base_url else "",
+        "connect_hint": "is `ollama serve` running?" if who.startswith("ollama:") else
+        "check RAG_LLM__BASE_URL and that the server is running",
+    }
+    for kinds, statuses, message in _ERROR_KINDS:
+        if names & kinds or status in statuses:
+            return f"{who}: " + message.format(**fields)
+    return f"{who} failed: {type(exc).__name__}: {_first_line(exc)}"
+
+
+@contextmanager
+def call_errors_as_llm_error(settings: LLMSettings | None = None) -> Iterator[None]:
+    """Turn any exception raised while calling a model into a one-line LLMError (RagErrors pass through)."""
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as exc:
+        raise LLMError(describe_llm_error(exc, settings)) from exc
+
+
+def stream_chat(
+    model: BaseChatModel, messages: LanguageModelInput, settings: LLMSettings | None = None
+) -> Iterator[str]:
+    """Stream the model's reply as text chunks; failures become LLMError."""
+    with call_errors_as_llm_error(settings):
+        for chunk in model.stream(messages):
+            if chunk.text:
+                yield chunk.text
+
+
+# ---------------------------------------------------------------- fake model
+
+ReplyFn = Callable[[list[BaseMessage]], str]
+
+
+def demo_reply(messages: list[BaseMessage]) -> str:
+    """Deterministic reply used by spec 'fake': echoes the start of the last message."""
+    last = messages[-1].text.strip().splitlines()[-1] if messages and messages[-1].text.strip() else ""
+    return f"[fake model] {len(messages)} message(s) received; last line: {last[:120]}"
+
+
+def split_words(text: str) -> list[str]:
+    """Split text into word chunks that concatenate back to exactly `text`."""
+    return re.findall(r"\s*\S+\s*", text) or [text]  # leading/trailing spaces stick to the nearest word
+
+
+class FakeChatModel(BaseChatModel):
+    """Deterministic chat model for tests and demos: replies from a queue or a function; records every prompt."""
+
+    replies: list[str] = Field(default_factory=list)
+    reply_fn: ReplyFn | None = None
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, replies: Sequence[str] | str | ReplyFn | None = None, **kwargs: Any) -> None:
+        """FakeChatModel(["a", "b"]) answers in order, FakeChatModel(fn) answers fn(messages), no argument echoes."""
+        if callable(replies):
+            kwargs["reply_fn"] = replies
+        elif isinstance(replies, str):
+            kwargs["replies"] = [replies]
+        elif replies is not None:
+            kwargs["replies"] = list(replies)
+        elif "replies" not in kwargs and "reply_fn" not in kwargs:
+            kwargs["reply_fn"] = demo_reply
+        super().__init__(**kwargs)
+
+    @property
+    def _llm_type(self) -> str:
+        return "rag-fake"
+
+    def _next_reply(self, messages: list[BaseMessage]) -> str:
+        """Record the prompt and produce the reply (thread-safe)."""
+        with self._lock:
+            self.calls.append(list(messages))
+            if self.reply_fn is not None:
+                return self.reply_fn(messages)
+            if not self.replies:
+                raise LLMError(f"FakeChatModel has no replies left (call {len(self.calls)})")
+            return self.replies.pop(0)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        reply = self._next_reply(messages)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for word in split_words(self._next_reply(messages)):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=word))
+            if run_manager:
+                run_manager.on_llm_new_token(word, chunk=chunk)
+            yield chunk
