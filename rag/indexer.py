@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -36,8 +37,22 @@ class IndexReport:
         return bool(self.added or self.updated or self.removed)
 
 
-def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False) -> Iterator[Document | Skipped]:
-    """Ingest files and folders; documents carry their absolute path as identity."""
+@dataclass
+class Unchanged:
+    """A file whose bytes hash to what the index holds for it: not read into a Document again."""
+
+    source: str
+    key: str
+    content_hash: str
+
+
+def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False,
+               known: dict[str, tuple[str, str]] | None = None) -> Iterator[Document | Skipped | Unchanged]:
+    """Ingest files and folders; documents carry their absolute path as identity.
+
+    `known` maps indexed file paths to (content hash, source): files whose bytes still hash the
+    same come back as Unchanged without text extraction (the slow part for PDFs).
+    """
     from .ingest import SUPPORTED_SUFFIXES, iter_files, load_document
 
     for root in paths:
@@ -48,10 +63,26 @@ def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False
         if file.suffix.lower() not in SUPPORTED_SUFFIXES:
             yield Skipped(source=str(file), reason=f"unsupported type {file.suffix or '(none)'}")
             continue
+        if known and (same := _unchanged_file(file, known)) is not None:
+            yield same
+            continue
         item = load_document(file, root=root if root.is_dir() else None, max_file_mb=max_file_mb)
         if isinstance(item, Document):
             item.path = str(file.resolve())
         yield item
+
+
+def _unchanged_file(file: Path, known: dict[str, tuple[str, str]]) -> Unchanged | None:
+    """Unchanged when the file's bytes hash to its indexed content hash."""
+    key = str(file.resolve())
+    if key not in known:
+        return None
+    try:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError:
+        return None  # load_document reports the problem
+    content_hash, source = known[key]
+    return Unchanged(source=source, key=key, content_hash=digest) if digest == content_hash else None
 
 
 def _progress(items: list, enabled: bool, label: str) -> Iterable:
@@ -66,13 +97,16 @@ def _progress(items: list, enabled: bool, label: str) -> Iterable:
 def index_paths(paths: list[Path], settings: Settings, embedder: Embedder, prune: bool = False,
                 rebuild: bool = False, progress: bool = False) -> IndexReport:
     """Index files/folders into `settings.index`; deleted files under these folders are removed."""
-    items = read_files(paths, settings.max_file_mb, progress)
+    existing = _open_existing(settings.index, embedder, settings, rebuild)
+    known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} if existing else {}
+    items = read_files(paths, settings.max_file_mb, progress, known)
     roots = [str(p.resolve()) for p in paths if p.is_dir()]
     return update_index(settings, items, embedder, roots=roots, prune=prune, rebuild=rebuild, progress=progress)
 
 
-def update_index(settings: Settings, items: Iterable[Document | Skipped], embedder: Embedder, roots: list[str] = (),
-                 prune: bool = False, rebuild: bool = False, progress: bool = False) -> IndexReport:
+def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
+                 roots: list[str] = (), prune: bool = False, rebuild: bool = False,
+                 progress: bool = False) -> IndexReport:
     """Merge documents into the index, embedding only what is new or changed, then write atomically."""
     started = time.perf_counter()
     report = IndexReport()
@@ -89,6 +123,8 @@ def update_index(settings: Settings, items: Iterable[Document | Skipped], embedd
             report.unchanged.append(item.source)
             keep_ids.append(known[item.key][0])
             fresh[item.key] = item  # marks the key as seen; reused from the index below
+        elif isinstance(item, Unchanged):  # the index changed since the file was checked
+            report.skipped.append(Skipped(item.source, "changed in the index while reading: run `rag index` again"))
         else:
             (report.updated if item.key in known else report.added).append(item.source)
             fresh[item.key] = item

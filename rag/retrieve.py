@@ -2,41 +2,92 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .errors import ConfigError
 from .store import IndexStore
 from .types import Passage
 
 if TYPE_CHECKING:
     from .embed import Embedder
 
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
 
 @dataclass
 class Filters:
-    """Restrict retrieval by source glob and by publication date (ISO, inclusive)."""
+    """Restrict retrieval to some documents.
+
+    source: a glob on the source name or file path, e.g. "reports/*.pdf" or "*2023*".
+    since / until: inclusive publication-date bounds, YYYY-MM-DD (or YYYY-MM, YYYY); documents
+    without a stated date never pass a date bound.
+    """
 
     source: str | None = None
     since: str | None = None
     until: str | None = None
+
+    def __post_init__(self) -> None:
+        self.since = _date_bound(self.since, "since", "-01-01")
+        self.until = _date_bound(self.until, "until", "-12-31")
 
     def active(self) -> bool:
         """Whether any restriction is set."""
         return bool(self.source or self.since or self.until)
 
 
-def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
-    """Fuse ranked (id, score) lists: score(id) = sum over lists of 1 / (k + rank), rank from 1."""
+def _date_bound(value: str | None, name: str, pad: str) -> str | None:
+    """A full ISO date from YYYY[-MM[-DD]]: a partial `since` starts the period, a partial `until` ends it."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not _PARTIAL_DATE.fullmatch(value):
+        raise ConfigError(f"--{name} {value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
+    return value + pad[len(value) - 4:]
+
+
+def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = 60,
+                           weights: list[float] | None = None) -> list[tuple[int, float]]:
+    """Fuse ranked (id, score) lists: score(id) = sum over lists of weight / (k + rank), rank from 1."""
+    weights = weights or [1.0] * len(rankings)
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for weight, ranking in zip(weights, rankings):
         for rank, (item, _) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def convex_fusion(score_maps: list[dict[int, float]], weights: list[float]) -> list[tuple[int, float]]:
+    """Fuse score maps: score(id) = sum of weight * min-max-normalised score, over the candidates' scores.
+
+    Each map should score every candidate (the retriever fills in scores a list did not fetch);
+    an id missing from a map counts as that map's minimum. A constant map adds nothing.
+    """
+    ids = sorted(set().union(*score_maps)) if score_maps else []
+    fused = dict.fromkeys(ids, 0.0)
+    for weight, scores in zip(weights, score_maps):
+        if not scores:
+            continue
+        low, high = min(scores.values()), max(scores.values())
+        if high <= low:
+            continue
+        for item in ids:
+            fused[item] += weight * (scores.get(item, low) - low) / (high - low)
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 class Retriever:
-    """Shared by the CLI, the UI and evaluation: `search(question)` returns ranked passages."""
+    """Shared by the CLI, the UI and evaluation: `search(question)` returns ranked passages.
+
+    Example::
+
+        retriever = Retriever(load_settings(index="index/default"))
+        retriever.search("Why did Armenia cancel CSTO exercises?", k=5, mode="hybrid",
+                         filters=Filters(source="002_*", since="2023-01-01"))
+    """
 
     def __init__(self, settings: Settings, store: IndexStore | None = None, embedder: Embedder | None = None):
         self.settings = settings
@@ -51,25 +102,67 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None, mode: str | None = None,
                filters: Filters | None = None) -> list[Passage]:
-        """Top-k passages for a question."""
+        """Top-k passages for a question, best first.
+
+        k: passages returned (default settings.retrieve.k). mode: "dense", "lexical" or "hybrid"
+        (default settings.retrieve.mode). filters: a Filters restricting sources and dates.
+        Each passage carries its per-retriever scores in `scores` and the sources of the
+        near-duplicates folded into it in `duplicates`.
+        """
         cfg = self.settings.retrieve
         k = k or cfg.k
         mode = mode or cfg.mode
-        allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until) if filters and filters.active() else None
-        if allowed is not None and not allowed:
-            return []
+        if mode not in ("dense", "lexical", "hybrid"):
+            raise ConfigError(f"unknown retrieval mode {mode!r}: use dense, lexical or hybrid")
+        allowed = None
+        if filters and filters.active():
+            allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until)
+            if not allowed:
+                return []
         fetch = max(cfg.fetch_k, k)
-        rankings = {}
-        if mode in ("dense", "hybrid"):
-            rankings["dense"] = self.store.dense_search(self.embedder.embed_query(question), fetch, allowed)
-        if mode in ("lexical", "hybrid"):
-            rankings["lexical"] = self.store.lexical.search(question, fetch, allowed)
-        ranked = reciprocal_rank_fusion(list(rankings.values()), cfg.rrf_k) if mode == "hybrid" else rankings[mode]
+        scores = self.candidate_scores(question, mode, fetch, allowed)
+        ranked = self.fuse(scores, fetch) if mode == "hybrid" else _ranked(scores[mode])
         passages = self.store.passages(ranked[:fetch])
-        _attach_scores(passages, rankings)
+        _attach_scores(passages, scores, fused=mode == "hybrid")
         if cfg.reranker:
             passages = self.rerank(question, passages)
         return self.deduplicate(passages, cfg.dedup_threshold)[:k]
+
+    def candidate_scores(self, question: str, mode: str, fetch: int,
+                         allowed: set[int] | None = None) -> dict[str, dict[int, float]]:
+        """Per retriever, id -> score of its top `fetch` passages; in hybrid mode both score every candidate."""
+        import numpy as np
+
+        scores: dict[str, dict[int, float]] = {}
+        query_vector = lexical_all = None
+        if mode in ("dense", "hybrid"):
+            query_vector = self.embedder.embed_query(question)
+            scores["dense"] = dict(self.store.dense_search(query_vector, fetch, allowed))
+        if mode in ("lexical", "hybrid"):
+            from .lexical import top_k
+
+            lexical_all = self.store.lexical.scores(question)
+            scores["lexical"] = dict(top_k(lexical_all, fetch, allowed))
+        if mode == "hybrid":
+            missing = sorted(set(scores["lexical"]) - set(scores["dense"]))
+            if missing:
+                sims = np.asarray(self.store.vectors[missing]) @ np.asarray(query_vector, dtype="float32")
+                scores["dense"].update(zip(missing, map(float, sims)))
+            for item in set(scores["dense"]) - set(scores["lexical"]):
+                scores["lexical"][item] = float(lexical_all[item])
+        return scores
+
+    def fuse(self, scores: dict[str, dict[int, float]], fetch: int) -> list[tuple[int, float]]:
+        """Hybrid ranking of dense and lexical candidates by the configured fusion."""
+        cfg = self.settings.retrieve
+        weights = [cfg.dense_weight, 1.0 - cfg.dense_weight]
+        maps = [scores["dense"], scores["lexical"]]
+        if cfg.fusion == "convex":
+            return convex_fusion(maps, weights)
+        # each list's own top `fetch` (filled-in scores rank below them, so they drop out here)
+        rankings = [_ranked(m)[:fetch] for m in maps]
+        rankings[1] = [pair for pair in rankings[1] if pair[1] > 0]  # no lexical rank without a shared word
+        return reciprocal_rank_fusion(rankings, cfg.rrf_k, [2 * w for w in weights])
 
     def deduplicate(self, passages: list[Passage], threshold: float) -> list[Passage]:
         """Greedy near-duplicate collapse: a passage too similar to a better-ranked one is folded into it."""
@@ -106,12 +199,15 @@ class Retriever:
         return RagLangChainRetriever(retriever=self)
 
 
-def _attach_scores(passages: list[Passage], rankings: dict[str, list[tuple[int, float]]]) -> None:
+def _ranked(scores: dict[int, float]) -> list[tuple[int, float]]:
+    """(id, score) pairs best first, ties by id."""
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def _attach_scores(passages: list[Passage], scores: dict[str, dict[int, float]], fused: bool) -> None:
     """Record each retriever's own score on the passage; `score` stays the fused/ranking score."""
-    lookups = {name: dict(ranking) for name, ranking in rankings.items()}
-    fused = len(rankings) > 1
     for passage in passages:
-        for name, lookup in lookups.items():
+        for name, lookup in scores.items():
             if passage.chunk_id in lookup:
                 passage.scores[name] = lookup[passage.chunk_id]
         if fused:

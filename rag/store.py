@@ -105,19 +105,33 @@ def _write_sqlite(path: Path, content: IndexContent) -> None:
         db.close()
 
 
-def _write_faiss(path: Path, vectors: np.ndarray, dim: int, hnsw_threshold: int) -> str:
-    """Exact inner-product search for small indexes, HNSW past the threshold."""
+# HNSW graph parameters (benchmarks/ann_recall.py measures recall and latency with them).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def build_faiss(vectors: np.ndarray, dim: int, hnsw_threshold: int):
+    """(FAISS index holding the vectors, kind): exact inner product up to the threshold, HNSW above."""
     import faiss
 
     if len(vectors) > hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         kind = "hnsw"
     else:
         index = faiss.IndexFlatIP(dim)
         kind = "flat"
     if len(vectors):
         index.add(vectors)
+    return index, kind
+
+
+def _write_faiss(path: Path, vectors: np.ndarray, dim: int, hnsw_threshold: int) -> str:
+    """Write the FAISS index for a generation; returns its kind."""
+    import faiss
+
+    index, kind = build_faiss(vectors, dim, hnsw_threshold)
     faiss.write_index(index, str(path))
     return kind
 
@@ -240,7 +254,7 @@ class IndexStore:
             faiss.omp_set_num_threads(1)
             self._faiss = faiss.read_index(str(self.folder / "vectors.faiss"))
             if hasattr(self._faiss, "hnsw"):
-                self._faiss.hnsw.efSearch = 128
+                self._faiss.hnsw.efSearch = HNSW_EF_SEARCH
         return self._faiss
 
     def passages(self, hits: list[tuple[int, float]]) -> list[Passage]:

@@ -98,3 +98,50 @@ def test_skipped_files_are_reported_with_a_reason(settings, hash_embedder, tmp_p
     report = index_paths([folder], settings, hash_embedder)
     reasons = {s.source.split("/")[-1]: s.reason for s in report.skipped}
     assert report.documents == 1 and "unsupported" in reasons["b.xyz"] and "binary" in reasons["c.txt"]
+
+
+@pytest.fixture
+def extracted(monkeypatch):
+    """Names of the files whose text is extracted (the real loader runs)."""
+    import rag.ingest
+
+    names: list[str] = []
+    real = rag.ingest.load_document
+
+    def spy(path, *args, **kwargs):
+        names.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(rag.ingest, "load_document", spy)
+    return names
+
+
+def test_unchanged_files_are_not_extracted_again(settings, hash_embedder, corpus_copy, extracted):
+    index_paths([corpus_copy], settings, hash_embedder)
+    assert len(extracted) == 5
+    extracted.clear()
+    changed = corpus_copy / "003_f61aea6a88730801.txt"
+    changed.write_text(changed.read_text() + "\nA closing line about quokkas.\n")
+    same = corpus_copy / "001_8616b1cfa831146b.txt"
+    same.write_bytes(same.read_bytes())  # new mtime, same bytes
+    report = index_paths([corpus_copy], settings, HashEmbedder())
+    assert extracted == [changed.name]
+    assert report.updated == [changed.name] and len(report.unchanged) == 4
+    assert "quokkas" in IndexStore(settings.index).document_original(changed.name)
+
+
+def test_a_rebuild_extracts_every_file_again(settings, hash_embedder, corpus_copy, extracted):
+    index_paths([corpus_copy], settings, hash_embedder)
+    extracted.clear()
+    report = index_paths([corpus_copy], settings, hash_embedder, rebuild=True)
+    assert sorted(extracted) == sorted(p.name for p in corpus_copy.iterdir())
+    assert len(report.added) == 5 and report.chunks == report.embedded_chunks
+
+
+def test_changing_the_chunk_size_re_chunks_every_file(settings, hash_embedder, corpus_copy, extracted):
+    first = index_paths([corpus_copy], settings, hash_embedder)
+    extracted.clear()
+    settings.chunk.size = 60
+    report = index_paths([corpus_copy], settings, HashEmbedder())
+    assert len(extracted) == 5 and report.chunks > first.chunks == first.embedded_chunks
+    assert report.embedded_chunks == report.chunks
