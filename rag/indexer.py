@@ -12,7 +12,7 @@ from pathlib import Path
 from .chunk import chunk_document
 from .config import Settings
 from .embed import Embedder
-from .errors import IngestError
+from .errors import ConfigError, IngestError
 from .store import IndexContent, IndexStore, write_index
 from .types import Chunk, Document, Skipped
 
@@ -147,14 +147,20 @@ def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchan
 
 
 def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> IndexStore | None:
-    """The current index to update, or None for a first build / rebuild; re-chunks if chunking changed."""
+    """The current index to update, or None for a first build or a rebuild."""
     if rebuild or not (root / "CURRENT").exists():
         return None
     store = IndexStore(root)
     store.check_model(embedder.model_id)
     chunking = store.manifest.get("chunking", {})
     if (chunking.get("size"), chunking.get("overlap")) != (settings.chunk.size, settings.chunk.overlap):
-        return None  # passages would differ: rebuild everything from the files given
+        # Mixing passage sizes in one index would skew retrieval; rebuilding silently from only the
+        # paths given now would drop documents indexed from elsewhere. So the user decides.
+        raise ConfigError(
+            f"index {root} has {chunking.get('size')}-word passages (overlap {chunking.get('overlap')}), settings ask "
+            f"for {settings.chunk.size} ({settings.chunk.overlap}): set RAG_CHUNK__SIZE/RAG_CHUNK__OVERLAP to match "
+            "or rebuild with `rag index PATH --rebuild`"
+        )
     return store
 
 

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from rag.errors import ModelMismatchError
+from rag.errors import ConfigError, ModelMismatchError
 from rag.indexer import index_paths
 from rag.store import IndexStore
 
@@ -138,10 +138,14 @@ def test_a_rebuild_extracts_every_file_again(settings, hash_embedder, corpus_cop
     assert len(report.added) == 5 and report.chunks == report.embedded_chunks
 
 
-def test_changing_the_chunk_size_re_chunks_every_file(settings, hash_embedder, corpus_copy, extracted):
+def test_changing_the_chunk_size_needs_a_rebuild_and_then_re_chunks_every_file(settings, hash_embedder, corpus_copy,
+                                                                                extracted):
     first = index_paths([corpus_copy], settings, hash_embedder)
     extracted.clear()
     settings.chunk.size = 60
-    report = index_paths([corpus_copy], settings, HashEmbedder())
+    with pytest.raises(ConfigError, match="--rebuild"):
+        index_paths([corpus_copy], settings, HashEmbedder())
+    assert IndexStore(settings.index).manifest["chunking"]["size"] == 120  # the index was left as it was
+    report = index_paths([corpus_copy], settings, HashEmbedder(), rebuild=True)
     assert len(extracted) == 5 and report.chunks > first.chunks == first.embedded_chunks
     assert report.embedded_chunks == report.chunks
