@@ -1,4 +1,4 @@
-"""Command line: `rag index`, `rag search`, `rag docs` (heavy libraries load only inside commands)."""
+"""Command line: `rag index`, `rag search`, `rag ask`, `rag docs` (heavy libraries load only inside commands)."""
 
 from __future__ import annotations
 
@@ -129,6 +129,125 @@ def docs(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
     typer.echo(f"{len(rows)} documents, {store.size} chunks, model {store.model_id}")
     for row in rows:
         typer.echo(f"  {row['source']}  {row['date'] or '-'}  {row['chunks']} chunks  {row['title'][:70]}")
+
+
+@app.command("eval")
+def eval_command(
+    gold: Annotated[Optional[Path], typer.Argument(help="Gold questions (JSONL; see docs/eval.md).")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder; with --dataset, the folder holding index/<dataset> (default index/).")] = None,
+    llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec (local, fake, provider:model, .gguf path).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default runs/<timestamp>/).")] = None,
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Score retrieval only; no LLM calls.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate N questions (up to half unanswerable when the set has both).")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="dense, lexical or hybrid.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, help="k of hit@k and recall@k (retrieve.k).")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Public set to index and score: clapnq, scifact or seed.")] = None,
+    shared: Annotated[Optional[Path], typer.Option("--shared", help="Folder holding eval/ data sets (default ../shared).")] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="Also grade answers with this chat model (reported as LLM-judged).")] = None,
+    compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Compare two run folders: --compare RUN_A RUN_B.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score retrieval, answers, citations and refusals against gold answers; write a report."""
+    if compare:
+        from .eval.compare import compare_runs, format_comparison
+
+        comparison = compare_runs(*compare)
+        typer.echo(json.dumps(comparison.to_dict(), indent=2) if json_out else format_comparison(comparison))
+        return
+    from .eval.command import EvalRequest, execute, headline
+
+    metrics, run_dir = execute(EvalRequest(gold=gold, dataset=dataset, shared=shared, index=index_dir, out=out, llm=llm,
+                                           judge=judge, retrieval_only=retrieval_only, limit=limit, mode=mode, k=k))
+    if json_out:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    typer.echo("\n".join(headline(metrics)))
+    typer.echo(f"Report: {run_dir / 'report.html'} (also report.md, results.jsonl, metrics.json)")
+
+
+@app.command()
+def ui(
+    host: Annotated[Optional[str], typer.Option("--host", help="Interface (env GRADIO_SERVER_NAME; default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port (env GRADIO_SERVER_PORT; default 7860).")] = None,
+    share: Annotated[bool, typer.Option("--share", help="Also open a public gradio.live link.")] = False,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Start the web UI (chat with cited answers, sources, uploads)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "app.py"
+    spec = importlib.util.spec_from_file_location("rag_app", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise RagError(f"the web UI needs app.py from the rag source tree (not found at {path}): run `python app.py` there")
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise RagError("the web UI needs gradio: pip install 'rag[ui]'") from None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(host=host, port=port, share=share, index=index_dir)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer from the indexed documents.")],
+    llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model: local (default), a .gguf path, provider:model "
+                                               "(openai:gpt-4o-mini, anthropic:..., ollama:llama3.1) [env: RAG_LLM__SPEC].")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server URL [env: RAG_LLM__BASE_URL].")] = None,
+    passages: Annotated[Optional[int], typer.Option("-n", "--passages", min=1, help="Passages shown to the model [env: RAG_ANSWER__PASSAGES].")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=16, help="Most tokens generated [env: RAG_LLM__MAX_TOKENS].")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before YYYY-MM-DD.")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question from your documents, citing verified quotes."""
+    from .answer import Assistant
+    from .retrieve import Filters
+
+    settings = _settings(index=index_dir, **{"llm.spec": llm, "llm.base_url": base_url, "answer.passages": passages,
+                                             "llm.max_tokens": max_tokens})
+    shown: list[str] = []
+
+    def on_token(text: str) -> None:
+        shown.append(text)
+        typer.echo(text, nl=False)
+
+    result = Assistant(settings).ask(question, on_token=None if json_out else on_token, filters=Filters(source, since, until))
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_sources(result, settings, "".join(shown))
+
+
+def _print_sources(result, settings, shown: str) -> None:
+    """After the streamed answer: why it was declined, or the checked answer (if citations changed) and its sources."""
+    typer.echo("")
+    if result.refused:
+        reasons = {
+            "low_score": f"no passage is similar enough to the question (answer.min_score {settings.answer.min_score})",
+            "no_citation": "no passage supports the model's answer, so it is withdrawn",
+            "unsupported": "the model's answer states a number that is not in the passages, so it is withdrawn",
+            "no_passages": "no passages matched",
+        }
+        if result.refusal_reason in reasons:
+            typer.secho(f"({reasons[result.refusal_reason]})", dim=True, err=True)
+        if result.refusal_reason in ("no_citation", "unsupported"):
+            typer.echo(result.answer)
+        return
+    from .reply import parse_reply
+
+    if result.answer != parse_reply(shown, len(result.passages)).text:  # markers added or corrected after streaming
+        typer.echo(f"\nWith checked citations: {result.answer}")
+    if result.citations:
+        typer.echo("\nSources:")
+    for c in result.citations:
+        mark = ("✓" if c.method == "model" else "✓ selected") if c.verified else "✗ unverified"
+        quote = " ".join(c.quote.split())
+        typer.echo(f'[{c.n}] {c.source}, chars {c.start}-{c.end} {mark}: "{quote}"')
+    if result.dropped_citations:
+        typer.secho(f"(dropped citations to missing passages: {result.dropped_citations})", dim=True, err=True)
 
 
 def _check_question(question: str) -> None:

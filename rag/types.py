@@ -123,6 +123,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
     dropped_citations: list[int] = field(default_factory=list)  # [n] markers that named no passage
     standalone_question: str | None = None  # the condensed question used for retrieval, for follow-ups
+    refusal_reason: str | None = None  # no_passages, low_score (LLM not called), model, no_citation, unsupported
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -1,0 +1,243 @@
+"""Question -> cited answer: retrieve, decline when retrieval is weak, generate with streaming, verify every quote."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .cite import Evidence, ground, unsupported_numbers
+from .config import Settings
+from .errors import RagError
+from .prompts import answer_messages, condense_messages, normalise_history
+from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
+from .types import REFUSAL, Answer, Passage
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+    from .retrieve import Filters, Retriever
+
+TokenCallback = Callable[[str], None]
+
+# Why an Answer was declined (Answer.refusal_reason).
+NO_PASSAGES = "no_passages"  # nothing retrieved
+LOW_SCORE = "low_score"  # best dense similarity below answer.min_score: the LLM was not called
+MODEL = "model"  # the model replied with the REFUSAL sentence
+NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage (uncited or unsupported claims)
+UNSUPPORTED = "unsupported"  # the answer states a number that none of the passages contains
+
+
+class Assistant:
+    """A retriever and a chat model loaded once and reused across questions (CLI, UI, evaluation)."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, retriever: Retriever | None = None, llm: BaseChatModel | None = None
+    ):
+        self.settings = settings or _load_settings()
+        self._retriever = retriever
+        self._llm = llm
+        self._own_llm = llm is None
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever, opened on first use."""
+        if self._retriever is None:
+            from .retrieve import Retriever
+
+            self._retriever = Retriever(self.settings)
+        return self._retriever
+
+    @property
+    def llm(self) -> BaseChatModel:
+        """The chat model, created on first use (local weights load at the first generation)."""
+        if self._llm is None:
+            from .llm import get_chat_model
+
+            self._llm = get_chat_model(self.settings.llm)
+        return self._llm
+
+    @property
+    def model_name(self) -> str:
+        """Label of the chat model for display and JSON."""
+        if self._own_llm:
+            from .llm import model_label
+
+            return model_label(self.settings.llm)
+        llm = self._llm
+        if getattr(llm, "_llm_type", "") == "rag-fake":
+            return "fake"
+        name = str(getattr(llm, "model_name", None) or getattr(llm, "model", None) or type(llm).__name__)
+        return f"local:{name}" if getattr(llm, "_llm_type", "") == "llama-cpp" else name
+
+    def ask(
+        self,
+        question: str,
+        *,
+        on_token: TokenCallback | None = None,
+        history: Sequence[Any] | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer one question; `on_token` receives the answer text as it is generated (without the quote block)."""
+        if not question or not question.strip():
+            raise RagError('the question is empty: ask something, e.g. rag ask "Why did ...?"')
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        llm = self.llm  # a bad model spec fails here, before any retrieval work
+        standalone = question.strip()
+        if history and normalise_history(history):
+            tick = time.perf_counter()
+            standalone = condense_question(history, question, llm, self.settings)
+            timings["condense"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        passages = self.retriever.search(standalone, k=self.settings.answer.passages, filters=filters)
+        timings["retrieve"] = time.perf_counter() - tick
+        result = Answer(
+            question=question,
+            answer="",
+            refused=False,
+            passages=passages,
+            model=self.model_name,
+            standalone_question=standalone if standalone != question.strip() else None,
+        )
+        reason = self.gate(passages)
+        if reason:
+            _decline(result, reason, on_token)
+        else:
+            raw = self._generate(llm, standalone, passages, on_token, timings)
+            tick = time.perf_counter()
+            self._cite(result, raw, standalone)
+            timings["verify"] = time.perf_counter() - tick
+        timings["total"] = time.perf_counter() - started
+        result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
+        return result
+
+    def gate(self, passages: list[Passage]) -> str | None:
+        """Why to decline without asking the model (no passages, or best dense similarity below answer.min_score)."""
+        if not passages:
+            return NO_PASSAGES
+        if self.settings.retrieve.mode == "lexical":
+            return None  # no dense scores to judge by
+        dense = [p.scores["dense"] for p in passages if "dense" in p.scores]
+        if not dense or max(dense) < self.settings.answer.min_score:
+            return LOW_SCORE
+        return None
+
+    def _generate(
+        self,
+        llm: BaseChatModel,
+        question: str,
+        passages: list[Passage],
+        on_token: TokenCallback | None,
+        timings: dict[str, float],
+    ) -> str:
+        """Stream the model's reply, showing the answer part through `on_token`; returns the raw reply."""
+        from .llm import stream_chat
+
+        messages = answer_messages(question, passages, self.settings.answer.prompts_dir)
+        display = ReplyStream(on_token)
+        parts: list[str] = []
+        tick = time.perf_counter()
+        for text in stream_chat(llm, messages, self.settings.llm):
+            if not parts:
+                timings["first_token"] = time.perf_counter() - tick
+            parts.append(text)
+            display.feed(text)
+        timings["generate"] = time.perf_counter() - tick
+        return "".join(parts)
+
+    def _cite(self, result: Answer, raw: str, question: str) -> None:
+        """Fill answer, citations and refusal from the raw reply."""
+        parsed = parse_reply(raw, len(result.passages))
+        if is_refusal(raw) or is_paraphrased_refusal(parsed):
+            _decline(result, MODEL, None)
+            return
+        result.dropped_citations = parsed.dropped
+        if not parsed.cited and parsed.quotes:  # quotes given but no [n] in the text: cite them at the end
+            quotes = parsed.quotes
+            parsed = parse_reply(_append_markers(parsed.text, list(quotes)), len(result.passages))
+            parsed.quotes = quotes
+        store = getattr(self.retriever, "store", None)
+        originals = {p.source: store.document_original(p.source) if store else None for p in result.passages}
+        evidence = Evidence(result.passages, originals, getattr(self.retriever, "embedder", None))
+        result.answer, result.citations = ground(parsed, evidence, question)
+        if not result.citations:
+            _decline(result, NO_CITATION, None)
+        elif unsupported_numbers(result.answer, result.passages, question):
+            _decline(result, UNSUPPORTED, None)
+
+
+def _append_markers(text: str, numbers: list[int]) -> str:
+    """`text` with [n] markers added before its final full stop (or at its end)."""
+    markers = "".join(f"[{n}]" for n in numbers)
+    match = re.search(r"([.!?])\s*$", text)
+    return f"{text[: match.start()]} {markers}{match.group(1)}" if match else f"{text} {markers}"
+
+
+def _decline(result: Answer, reason: str, on_token: TokenCallback | None) -> None:
+    """Make `result` the fixed refusal, without citations."""
+    result.answer = REFUSAL
+    result.refused = True
+    result.refusal_reason = reason
+    result.citations = []
+    if on_token:
+        on_token(REFUSAL)
+
+
+def _load_settings() -> Settings:
+    """Settings from env (lazy import keeps this module light)."""
+    from .config import load_settings
+
+    return load_settings()
+
+
+def answer(
+    question: str,
+    settings: Settings | None = None,
+    *,
+    retriever: Retriever | None = None,
+    llm: BaseChatModel | None = None,
+    on_token: TokenCallback | None = None,
+    history: Sequence[Any] | None = None,
+    filters: Filters | None = None,
+) -> Answer:
+    """Answer one question from the index (convenience over Assistant; pass retriever/llm to reuse them)."""
+    return Assistant(settings, retriever=retriever, llm=llm).ask(
+        question, on_token=on_token, history=history, filters=filters
+    )
+
+
+def condense_question(
+    history: Sequence[Any], question: str, llm: BaseChatModel, settings: Settings | None = None
+) -> str:
+    """Rewrite a follow-up question as a standalone one using the chat history; the question itself on failure."""
+    from .llm import call_errors_as_llm_error
+
+    if not normalise_history(history):
+        return question.strip()
+    folder = settings.answer.prompts_dir if settings else None
+    messages = condense_messages(history, question, folder)
+    limit = {"max_tokens": 64} if getattr(llm, "_llm_type", "") == "llama-cpp" else {}
+    with call_errors_as_llm_error(settings.llm if settings else None):
+        reply = llm.invoke(messages, **limit).text
+    return _standalone_from(reply, question)
+
+
+def _standalone_from(reply: str, question: str) -> str:
+    """The first line of a condense reply, stripped of labels and quotes; the original if it looks wrong."""
+    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    line = (
+        re.sub(
+            r"^[\s*_]*(?:standalone question|question|rewritten question)[\s*_]*:[\s*_]*",
+            "",
+            lines[0] if lines else "",
+            flags=re.IGNORECASE,
+        )
+        .strip()
+        .strip("\"'“”*_")
+        .strip()
+    )
+    if not line or is_refusal(line) or len(line) > max(300, 3 * len(question)):
+        return question.strip()
+    return line

