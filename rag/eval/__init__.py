@@ -1,0 +1,1 @@
+"""Evaluation: score retrieval, answers, citations and refusals against gold answers."""

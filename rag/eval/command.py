@@ -1,0 +1,113 @@
+"""What `rag eval` does: pick the gold set and index, build the retriever and model, run, summarise."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import RagError
+from .gold import GoldItem, load_gold
+
+
+@dataclass
+class EvalRequest:
+    """Parsed `rag eval` arguments."""
+
+    gold: Path | None = None
+    dataset: str | None = None
+    shared: Path | None = None
+    index: Path | None = None
+    out: Path | None = None
+    llm: str | None = None
+    judge: str | None = None
+    retrieval_only: bool = False
+    limit: int | None = None
+    mode: str | None = None
+    k: int | None = None
+
+
+def default_shared_dir() -> Path:
+    """The shared data folder beside the repo (../shared), looked up from the working directory, then the package."""
+    candidates = [Path.cwd().parent / "shared", Path(__file__).resolve().parents[3] / "shared"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def default_out_dir(dataset: str | None) -> Path:
+    """runs/<timestamp>[-dataset]/, never an existing folder."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / (f"{stamp}-{dataset}" if dataset else stamp)
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
+    """Run an evaluation as requested; returns metrics and the run folder."""
+    from ..config import load_settings
+    from ..embed import get_embedder
+    from ..retrieve import Retriever
+    from .runner import EvalOptions, run_eval, sample
+
+    if request.gold is None and request.dataset is None:
+        raise RagError("nothing to evaluate: pass a gold file (rag eval GOLD.jsonl), --dataset NAME or --compare RUN_A RUN_B")
+    settings = load_settings(index=request.index if request.dataset is None else None,
+                             **{"retrieve.mode": request.mode, "retrieve.k": request.k, "llm.spec": request.llm})
+    embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+    items = _gold_items(request, settings, embedder)
+    items = sample(items, request.limit)
+    retriever = Retriever(settings, embedder=embedder)
+    llm = None if request.retrieval_only else _chat_model(settings.llm)
+    judge = _chat_model(settings.llm.model_copy(update={"spec": request.judge})) if request.judge else None
+    label = {"gold": str(request.gold or f"dataset:{request.dataset}"), "embed_model": settings.embed.model,
+             "llm": None if request.retrieval_only else settings.llm.spec, "judge": request.judge,
+             "answer_passages": settings.answer.passages, "min_score": settings.answer.min_score,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    options = EvalOptions(k=settings.retrieve.k, mode=settings.retrieve.mode, retrieval_only=request.retrieval_only,
+                          judge=judge, label=label)
+    out = request.out or default_out_dir(request.dataset)
+    metrics = run_eval(items, settings, out, retriever=retriever, llm=llm, options=options, progress=True)
+    return metrics, out
+
+
+def _gold_items(request: EvalRequest, settings, embedder) -> list[GoldItem]:
+    """Gold items from a file, or a named data set (building its index under --index, default index/)."""
+    if request.dataset is None:
+        return load_gold(request.gold)
+    from .datasets import prepare_dataset
+
+    shared = request.shared or default_shared_dir()
+    items, folder = prepare_dataset(request.dataset, shared, request.index or Path("index"), settings, embedder)
+    settings.index = folder
+    if request.gold is not None:
+        items = load_gold(request.gold)
+    return items
+
+
+def _chat_model(llm_settings):
+    from ..llm import get_chat_model
+
+    return get_chat_model(llm_settings)
+
+
+def headline(metrics: dict[str, Any]) -> list[str]:
+    """A few lines summarising a run for the terminal."""
+    lines = []
+    for section, keys in (("retrieval", None), ("retrieval_docs", None),
+                          ("answer", ("exact_match", "f1", "contains", "must_pass", "semantic_similarity")),
+                          ("judge", ("correct",)), ("citations", ("verified_share", "precision", "recall")),
+                          ("refusal", ("refusal_rate", "false_refusal_rate"))):
+        values = metrics.get(section) or {}
+        shown = [(k, v) for k, v in values.items() if (keys is None and k != "n" or keys and k in keys) and v is not None]
+        if shown:
+            lines.append(f"{section:<17}" + "  ".join(f"{k} {v:.3f}" for k, v in shown if isinstance(v, (int, float))))
+    latency = metrics.get("latency") or {}
+    if latency:
+        lines.append(f"{'latency p50/p95':<17}" + "  ".join(
+            f"{stage} {v['p50']:.2f}/{v['p95']:.2f}s" for stage, v in latency.items() if v["p50"] is not None))
+    if metrics["pass_rate"]["all"] is not None:
+        lines.append(f"{'pass rate':<17}{metrics['pass_rate']['all']:.3f} of {metrics['pass_rate']['n']} questions")
+    return lines

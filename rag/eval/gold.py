@@ -1,0 +1,127 @@
+"""Gold question sets: the JSONL format, loading and validation (one-line errors for bad lines)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import RagError
+
+
+class GoldFormatError(RagError):
+    """A gold file is missing, empty or holds a malformed line."""
+
+
+@dataclass
+class Evidence:
+    """A verbatim quote from a source that supports a gold answer."""
+
+    source: str
+    quote: str
+
+
+@dataclass
+class GoldItem:
+    """One gold question.
+
+    `evidence` holds quote-level support (seed_dev, CLAPNQ); `relevant_sources` holds
+    source-level relevance (SciFact, BEIR-style), used when a set has no quotes.
+    """
+
+    id: str
+    question: str
+    answers: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    answerable: bool = True
+    kind: str | None = None
+    must: list[list[str]] | None = None
+    relevant_sources: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.evidence = [e if isinstance(e, Evidence) else Evidence(**e) for e in self.evidence]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the line format `load_gold` reads)."""
+        return asdict(self)
+
+
+def load_gold(path: str | Path) -> list[GoldItem]:
+    """Read a gold JSONL file; raises GoldFormatError naming the file and line of the first bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise GoldFormatError(f"gold file {path} not found: pass a JSONL file of questions (see docs/eval.md)")
+    items, seen = [], set()
+    with open(path, encoding="utf-8-sig", errors="strict") as fh:
+        try:
+            lines = list(enumerate(fh, start=1))
+        except UnicodeDecodeError as exc:
+            raise GoldFormatError(f"{path} is not UTF-8 text ({exc.reason}): save it as UTF-8 JSONL") from exc
+    for number, line in lines:
+        if not line.strip():
+            continue
+        item = parse_gold_line(line, f"{path}:{number}")
+        if item.id in seen:
+            raise GoldFormatError(f"{path}:{number}: duplicate id {item.id!r}: give every question a unique id")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise GoldFormatError(f"{path} holds no questions: add one JSON object per line (see docs/eval.md)")
+    return items
+
+
+def parse_gold_line(line: str, where: str = "line") -> GoldItem:
+    """One JSONL line -> GoldItem, or GoldFormatError saying what is wrong."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise GoldFormatError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise GoldFormatError(f"{where}: expected a JSON object with id, question, answers, evidence, answerable")
+    problem = _validation_problem(data)
+    if problem:
+        raise GoldFormatError(f"{where}: {problem}")
+    return GoldItem(
+        id=str(data["id"]),
+        question=data["question"].strip(),
+        answers=list(data.get("answers") or []),
+        evidence=[Evidence(e["source"], e["quote"]) for e in data.get("evidence") or []],
+        answerable=bool(data.get("answerable", True)),
+        kind=data.get("kind"),
+        must=data.get("must") or None,
+        relevant_sources=[str(s) for s in data.get("relevant_sources") or []],
+    )
+
+
+def _validation_problem(data: dict[str, Any]) -> str | None:
+    """The first thing wrong with a gold record, or None."""
+    if "id" not in data or not str(data["id"]).strip():
+        return "missing 'id'"
+    if not isinstance(data.get("question"), str) or not data["question"].strip():
+        return "missing or empty 'question'"
+    if not _is_str_list(data.get("answers", [])):
+        return "'answers' must be a list of strings"
+    evidence = data.get("evidence", [])
+    if not isinstance(evidence, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("source"), str) and isinstance(e.get("quote"), str) for e in evidence
+    ):
+        return "'evidence' must be a list of {\"source\": ..., \"quote\": ...} objects"
+    if "answerable" in data and not isinstance(data["answerable"], bool):
+        return "'answerable' must be true or false"
+    must = data.get("must")
+    if must is not None and not (isinstance(must, list) and all(_is_str_list(group) and group for group in must)):
+        return "'must' must be a list of non-empty lists of strings, e.g. [[\"Macron\"], [\"2018\", \"2019\"]]"
+    if not _is_str_list(data.get("relevant_sources", [])):
+        return "'relevant_sources' must be a list of strings"
+    return None
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def save_gold(items: list[GoldItem], path: str | Path) -> None:
+    """Write gold items as JSONL (e.g. a converted CLAPNQ or SciFact set)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(item.to_dict(), ensure_ascii=False) + "\n" for item in items)
