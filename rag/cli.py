@@ -17,10 +17,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts use [brackets] literally (env var names, defaults)
 )
 
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env: RAG_INDEX; default index/default].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
 
 
 def _settings(**overrides: object):
@@ -94,9 +98,9 @@ def search(
     question: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, help="How many passages.")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="dense, lexical or hybrid.")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before YYYY-MM-DD.")] = None,
+    source: SourceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -196,9 +200,9 @@ def ask(
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server URL [env: RAG_LLM__BASE_URL].")] = None,
     passages: Annotated[Optional[int], typer.Option("-n", "--passages", min=1, help="Passages shown to the model [env: RAG_ANSWER__PASSAGES].")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=16, help="Most tokens generated [env: RAG_LLM__MAX_TOKENS].")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before YYYY-MM-DD.")] = None,
+    source: SourceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

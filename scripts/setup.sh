@@ -26,7 +26,7 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   else
     pip_quiet install -q "$TORCH"
   fi
-  "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.version.cuda is not None)" ||
+  "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.version.cuda is not None)" 2>/dev/null ||
     echo "warning: this torch is a CUDA build (large); set RAG_TORCH_INDEX_URL to a CPU wheel index for the CPU build" >&2
 fi
 case ",$EXTRAS," in
