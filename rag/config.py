@@ -69,7 +69,7 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
     max_tokens: int = Field(300, ge=16, description="Most tokens generated per answer.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
-    n_threads: int | None = Field(None, description="CPU threads for the local model (default: half the logical cores, llama.cpp's own default).")
+    n_threads: int | None = Field(None, description="CPU threads for the local model (default: one per core; fewer can be faster when the machine is busy).")
 
 
 class AnswerSettings(BaseModel):
