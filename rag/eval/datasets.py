@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,6 +195,6 @@ def prepare_dataset(name: str, shared_dir: Path, index_dir: Path, settings: Sett
         return gold, folder
     local = settings.model_copy(deep=True)
     local.index = folder
-    print(f"Building the {name} index in {folder} (once; later runs reuse it)...", flush=True)
+    print(f"Building the {name} index in {folder} (once; later runs reuse it)...", file=sys.stderr, flush=True)
     update_index(local, dataset_documents(name, shared_dir), embedder, progress=True)
     return gold, folder
