@@ -191,3 +191,28 @@ def test_distinct_facts_from_retellings_both_survive(minilm_seed):
     vectors = np.asarray(minilm_seed.store.vectors[[p.chunk_id for p in passages]])
     similarity = vectors @ vectors.T
     assert (similarity[~np.eye(len(passages), dtype=bool)] < minilm_seed.settings.retrieve.dedup_threshold).all()
+
+
+@pytest.mark.integration
+def test_armenia_question_tops_with_the_cancellation_passage_of_002(minilm_seed):
+    top = minilm_seed.search("Why did Armenia cancel CSTO exercises?", k=5)[0]
+    assert top.source == "002_838f15288c1da675.txt"
+    assert "after the CSTO refused to help in the armed conflict with Azerbaijan" in top.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_every_answerable_seed_question_has_its_evidence_file_in_the_top_5(minilm_seed, mode):
+    import json
+
+    from .conftest import SEED_DEV
+
+    items = [json.loads(line) for line in SEED_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    misses = []
+    for item in (i for i in items if i["answerable"]):
+        sources = set()
+        for passage in minilm_seed.search(item["question"], k=5, mode=mode):
+            sources.update([passage.source, *passage.duplicates])  # a collapsed retelling from the gold file counts
+        if not sources & {e["source"] for e in item["evidence"]}:
+            misses.append(item["id"])
+    assert misses == []
