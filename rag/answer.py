@@ -61,15 +61,9 @@ class Assistant:
     @property
     def model_name(self) -> str:
         """Label of the chat model for display and JSON."""
-        if self._own_llm:
-            from .llm import model_label
+        from .llm import chat_model_label, model_label
 
-            return model_label(self.settings.llm)
-        llm = self._llm
-        if getattr(llm, "_llm_type", "") == "rag-fake":
-            return "fake"
-        name = str(getattr(llm, "model_name", None) or getattr(llm, "model", None) or type(llm).__name__)
-        return f"local:{name}" if getattr(llm, "_llm_type", "") == "llama-cpp" else name
+        return model_label(self.settings.llm) if self._own_llm else chat_model_label(self._llm)
 
     def ask(
         self,

@@ -204,11 +204,6 @@ _READERS: dict[str, Callable[[bytes], _Extracted]] = {
 # ---------------------------------------------------------------- files and documents
 
 
-def _is_hidden(relative: Path) -> bool:
-    """True when any part of the path starts with '.' (.git, .venv, .DS_Store)."""
-    return any(part.startswith(".") for part in relative.parts)
-
-
 def _walk(folder: Path) -> list[Path]:
     """Non-hidden files under `folder`, recursively, sorted by relative path."""
     found: list[Path] = []

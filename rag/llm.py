@@ -229,6 +229,15 @@ def model_label(settings: LLMSettings) -> str:
     return f"{spec.provider}:{spec.model}"
 
 
+def chat_model_label(model: BaseChatModel) -> str:
+    """Short name of a chat model built elsewhere and passed in (tests, the UI, evaluation)."""
+    kind = getattr(model, "_llm_type", "")
+    if kind == "rag-fake":
+        return "fake"
+    name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
+    return f"local:{name}" if kind == "llama-cpp" else name
+
+
 # ---------------------------------------------------------------- calling
 
 

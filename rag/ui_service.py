@@ -104,9 +104,9 @@ class RagService:
 
     def model_label(self) -> str:
         """Name of the chat model for display (the configured spec's label, or the injected model's name)."""
-        from .answer import Assistant
+        from .llm import chat_model_label, model_label
 
-        return Assistant(self.settings, llm=self._llm).model_name
+        return model_label(self.settings.llm) if self._llm is None else chat_model_label(self._llm)
 
     def warm_up(self) -> str | None:
         """Open the index and load the embedder now; returns a readable problem instead of raising."""
