@@ -28,7 +28,7 @@ def settings_for(index: Path, **retrieve: object):
 def embedder():
     """The default real embedder (packaged all-MiniLM-L6-v2), loaded now so timings exclude loading."""
     from rag.config import Settings
-    from rag.embed import get_embedder
+    from rag.index.embed import get_embedder
 
     cfg = Settings().embed
     model = get_embedder(cfg.model, cfg.batch_size, cfg.device)

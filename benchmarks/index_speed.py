@@ -20,7 +20,7 @@ from common import INDEX_ROOT, REPO, SHARED, dataset, embedder, p50_p95, setting
 
 def sample_corpus_times(work: Path) -> list[list[object]]:
     """First-index (median of 3), unchanged and one-file-changed re-index times of examples/corpus."""
-    from rag.indexer import index_paths
+    from rag.index.build import index_paths
 
     corpus = work / "corpus"
     shutil.copytree(REPO / "examples" / "corpus", corpus)
@@ -50,7 +50,7 @@ def _faster(baseline: float, seconds: float) -> str:
 def scifact_times(work: Path, first_build: bool, index_root: Path, shared: Path) -> list[list[object]]:
     """Unchanged re-index of the SciFact index; the first build too when asked."""
     from rag.eval.datasets import scifact_documents
-    from rag.indexer import update_index
+    from rag.index.build import update_index
 
     _, folder = dataset("scifact", index_root, shared)
     unchanged, report = timed(lambda: update_index(settings_for(folder), scifact_documents(shared), embedder()))
@@ -66,7 +66,7 @@ def scifact_times(work: Path, first_build: bool, index_root: Path, shared: Path)
 def query_latency(index_root: Path, shared: Path, n: int) -> list[list[object]]:
     """p50/p95 milliseconds of Retriever.search per mode (query embedding included)."""
     from rag.eval.datasets import scifact_gold
-    from rag.retrieve import Retriever
+    from rag.search.retriever import Retriever
 
     _, folder = dataset("scifact", index_root, shared)
     questions = [g.question for g in scifact_gold(shared)][:n]

@@ -16,7 +16,7 @@ PROMPT = "Answer in three sentences: why do countries in Central Asia try to red
 
 def measure(n_threads: int, repeats: int) -> tuple[float, float]:
     """(prompt tokens/s, decode tokens/s) for one thread count, best of `repeats`."""
-    from rag.llm_local import assemble_local_model, clear_loaded_models, load_llama
+    from rag.llm.local import assemble_local_model, clear_loaded_models, load_llama
 
     clear_loaded_models()
     llama, _ = load_llama(assemble_local_model(), n_ctx=2048, n_threads=n_threads)

@@ -28,7 +28,7 @@ SOURCE_DEPTH = 30  # passages per claim, so ~10 distinct abstracts remain for @1
 
 
 def retriever_for(index: Path, overrides: dict[str, object]):
-    from rag.retrieve import Retriever
+    from rag.search.retriever import Retriever
 
     return Retriever(settings_for(index, **overrides), embedder=embedder())
 

@@ -57,8 +57,8 @@ def index(
     json_out: JsonOpt = False,
 ) -> None:
     """Index documents; re-running only re-embeds new or changed files."""
-    from .embed import get_embedder
-    from .indexer import index_paths
+    from .index.embed import get_embedder
+    from .index.build import index_paths
 
     settings = _settings(index=index_dir, **{"embed.model": embed_model})
     embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
@@ -105,7 +105,7 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Show the passages that best match a question."""
-    from .retrieve import Filters, Retriever
+    from .search.retriever import Filters, Retriever
 
     _check_question(question)
     settings = _settings(index=index_dir, **{"retrieve.k": k, "retrieve.mode": mode})
@@ -123,7 +123,7 @@ def search(
 @app.command()
 def docs(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
     """List the documents in an index."""
-    from .store import IndexStore
+    from .index.store import IndexStore
 
     store = IndexStore(_settings(index=index_dir).index)
     rows = store.documents()
@@ -139,7 +139,7 @@ def docs(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
 def eval_command(
     gold: Annotated[Optional[Path], typer.Argument(help="Gold questions (JSONL; see docs/eval.md).")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder; with --dataset, the folder holding index/<dataset> (default index/).")] = None,
-    llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec (local, fake, provider:model, .gguf path).")] = None,
+    llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec (local, provider:model, .gguf path).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default runs/<timestamp>/).")] = None,
     retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Score retrieval only; no LLM calls.")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate N questions (up to half unanswerable when the set has both).")] = None,
@@ -177,19 +177,13 @@ def ui(
     index_dir: IndexOpt = None,
 ) -> None:
     """Start the web UI (chat with cited answers, sources, uploads)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "app.py"
-    spec = importlib.util.spec_from_file_location("rag_app", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise RagError(f"the web UI needs app.py from the rag source tree (not found at {path}): run `python app.py` there")
     try:
         import gradio  # noqa: F401
     except ImportError:
         raise RagError("the web UI needs gradio: pip install 'rag[ui]'") from None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(host=host, port=port, share=share, index=index_dir)
+    from .ui.app import main as ui_main
+
+    ui_main(host=host, port=port, share=share, index=index_dir)
 
 
 @app.command()
@@ -207,8 +201,8 @@ def ask(
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from your documents, citing verified quotes."""
-    from .answer import Assistant
-    from .retrieve import Filters
+    from .answer.assistant import Assistant
+    from .search.retriever import Filters
 
     settings = _settings(index=index_dir, **{"llm.spec": llm, "llm.base_url": base_url, "answer.passages": passages,
                                              "llm.max_tokens": max_tokens})
@@ -240,7 +234,7 @@ def _print_sources(result, settings, shown: str) -> None:
         if result.refusal_reason in ("no_citation", "unsupported"):
             typer.echo(result.answer)
         return
-    from .reply import parse_reply
+    from .answer.reply import parse_reply
 
     if result.answer != parse_reply(shown, len(result.passages)).text:  # markers added or corrected after streaming
         typer.echo(f"\nWith checked citations: {result.answer}")

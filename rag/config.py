@@ -62,7 +62,7 @@ class LLMSettings(BaseModel):
 
     spec: str = Field(
         "local",
-        description="'local' (packaged Qwen2.5 GGUF), a .gguf path, 'provider:model' (e.g. openai:gpt-4o-mini), or 'fake' for tests.",
+        description="'local' (packaged Qwen2.5 GGUF), a .gguf path or 'provider:model' (e.g. openai:gpt-4o-mini).",
     )
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (llama.cpp server, vLLM, LM Studio).")
     api_key: str | None = Field(None, description="API key; else the provider's usual env var is used.")

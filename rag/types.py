@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 
@@ -70,6 +71,13 @@ class Passage:
     doc_id: int | None = None
     scores: dict[str, float] = field(default_factory=dict)  # per-retriever scores (dense, lexical, fused, rerank)
     duplicates: list[str] = field(default_factory=list)  # sources of near-duplicate passages collapsed into this one
+    original: str | None = None  # original[start:end] of the source, filled by the store; None if the file is gone
+
+    def original_slice(self, start: int, end: int) -> str:
+        """The source's original text at file offsets [start, end), which must lie inside this passage."""
+        if self.original is None or not self.start <= start <= end <= self.end:
+            raise ValueError(f"span {start}-{end} is outside passage {self.start}-{self.end} of {self.source}")
+        return self.original[start - self.start : end - self.start]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -87,6 +95,30 @@ class Skipped:
 # The fixed sentence the assistant gives when the documents do not answer; tests and the
 # evaluation detect refusals by it, so prompts and code must use this constant.
 REFUSAL = "The documents do not say."
+
+
+class RefusalReason(str, Enum):
+    """Why an answer was declined (Answer.refusal_reason); `wording` is what every front end shows."""
+
+    NO_PASSAGES = "no_passages"  # nothing retrieved
+    LOW_SCORE = "low_score"  # best dense similarity below answer.min_score: the model was not asked
+    MODEL = "model"  # the model replied with the REFUSAL sentence, or declined in its own words
+    NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage
+    UNSUPPORTED = "unsupported"  # the answer states something (a number) that no passage contains
+
+    @property
+    def wording(self) -> str:
+        """One line for users: why the assistant declined."""
+        return _REFUSAL_WORDING[self]
+
+
+_REFUSAL_WORDING = {
+    RefusalReason.NO_PASSAGES: "declined: nothing in the index matches",
+    RefusalReason.LOW_SCORE: "declined: no passage is close enough to the question (the model was not asked)",
+    RefusalReason.MODEL: "declined by the model: the passages do not answer this",
+    RefusalReason.NO_CITATION: "declined: no passage supports the model's answer, so it was withdrawn",
+    RefusalReason.UNSUPPORTED: "declined: the model's answer states a number no passage contains, so it was withdrawn",
+}
 
 
 @dataclass
@@ -123,7 +155,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
     dropped_citations: list[int] = field(default_factory=list)  # [n] markers that named no passage
     standalone_question: str | None = None  # the condensed question used for retrieval, for follow-ups
-    refusal_reason: str | None = None  # no_passages, low_score (LLM not called), model, no_citation, unsupported
+    refusal_reason: RefusalReason | None = None  # why it was declined
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

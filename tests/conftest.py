@@ -57,7 +57,7 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture
 def seed_index(settings, hash_embedder):
     """The sample corpus indexed with the hash embedder."""
-    from rag.indexer import index_paths
+    from rag.index.build import index_paths
 
     index_paths([CORPUS], settings, hash_embedder)
     return settings

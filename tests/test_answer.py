@@ -11,13 +11,13 @@ import sys
 import pytest
 from langchain_core.messages import BaseMessage
 
-from rag.answer import LOW_SCORE, MODEL, NO_CITATION, Assistant, answer, condense_question
-from rag.cite import normalise
+from rag.answer.assistant import Assistant, answer, condense_question
+from rag.text import normalise
 from rag.errors import ConfigError, RagError
-from rag.llm import FakeChatModel
-from rag.prompts import answer_messages, load_template, neutralise
-from rag.reply import ReplyStream
-from rag.types import REFUSAL, Passage
+from tests.fakes import FakeChatModel
+from rag.answer.prompts import answer_messages, load_template, neutralise
+from rag.answer.reply import ReplyStream
+from rag.types import REFUSAL, Passage, RefusalReason
 
 from .conftest import REPO, HashEmbedder
 
@@ -28,7 +28,7 @@ ARMENIA_QUOTE = "Armenia, after the CSTO refused to help in the armed conflict w
 @pytest.fixture
 def retriever(seed_index):
     """The seed index searched with the hash embedder, whose similarities run lower than MiniLM's."""
-    from rag.retrieve import Retriever
+    from rag.search.retriever import Retriever
 
     seed_index.answer.min_score = 0.1
     return Retriever(seed_index, embedder=HashEmbedder())
@@ -128,7 +128,7 @@ def test_answer_cites_the_passage_and_verifies_the_quote(seed_index, retriever) 
     [citation] = result.citations
     assert citation.source == "002_838f15288c1da675.txt" and citation.verified and citation.method == "model"
     assert result.passages[citation.n - 1].source == citation.source
-    from rag.store import IndexStore
+    from rag.index.store import IndexStore
 
     source_text = IndexStore(seed_index.index).document_original(citation.source)
     assert source_text[citation.start : citation.end] == citation.quote
@@ -157,7 +157,7 @@ def test_weak_retrieval_is_refused_without_calling_the_model(seed_index, retriev
     llm = FakeChatModel(["must not be used"])
     tokens: list[str] = []
     result = answer("Zygomorphic quasar xylophones?", seed_index, retriever=retriever, llm=llm, on_token=tokens.append)
-    assert result.refused and result.refusal_reason == LOW_SCORE
+    assert result.refused and result.refusal_reason == RefusalReason.LOW_SCORE
     assert result.answer == REFUSAL and result.citations == [] and tokens == [REFUSAL]
     assert llm.calls == []
 
@@ -165,14 +165,14 @@ def test_weak_retrieval_is_refused_without_calling_the_model(seed_index, retriev
 def test_min_score_setting_controls_the_gate(seed_index, retriever) -> None:
     seed_index.answer.min_score = 1.01  # no cosine similarity reaches this
     llm = FakeChatModel(["unused"])
-    assert answer(ARMENIA, seed_index, retriever=retriever, llm=llm).refusal_reason == LOW_SCORE
+    assert answer(ARMENIA, seed_index, retriever=retriever, llm=llm).refusal_reason == RefusalReason.LOW_SCORE
     assert llm.calls == []
 
 
 @pytest.mark.parametrize("reply", [REFUSAL, "the documents don't say.", "I checked [1]. The documents do not say."])
 def test_model_sentinel_means_refused_without_citations(seed_index, retriever, reply: str) -> None:
     result = answer(ARMENIA, seed_index, retriever=retriever, llm=FakeChatModel([reply]))
-    assert result.refused and result.refusal_reason == MODEL
+    assert result.refused and result.refusal_reason == RefusalReason.MODEL
     assert result.answer == REFUSAL and result.citations == []
 
 
@@ -183,12 +183,12 @@ def test_paraphrased_refusal_without_citations_is_refused(seed_index, retriever)
         retriever=retriever,
         llm=FakeChatModel(["The passages do not mention why the exercises were cancelled."]),
     )
-    assert result.refused and result.refusal_reason == MODEL
+    assert result.refused and result.refusal_reason == RefusalReason.MODEL
 
 
 def test_unsupported_answer_without_citations_is_refused(seed_index, retriever) -> None:
     result = answer(ARMENIA, seed_index, retriever=retriever, llm=FakeChatModel(["Penguins prefer opera music."]))
-    assert result.refused and result.refusal_reason == NO_CITATION and result.citations == []
+    assert result.refused and result.refusal_reason == RefusalReason.NO_CITATION and result.citations == []
 
 
 def test_unmarked_answer_is_attributed_to_its_source(seed_index, retriever) -> None:
@@ -341,8 +341,8 @@ def test_cli_ask_streams_answer_and_sources(seed_index, retriever, monkeypatch) 
     from rag.cli import app
 
     monkeypatch.setenv("RAG_ANSWER__MIN_SCORE", "0.1")
-    monkeypatch.setattr("rag.embed.get_embedder", lambda *a, **k: HashEmbedder())
-    monkeypatch.setattr("rag.llm.get_chat_model", lambda s: FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
+    monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
+    monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda s: FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
     out = CliRunner().invoke(app, ["ask", ARMENIA, "--index", str(seed_index.index)])
     assert out.exit_code == 0, out.output
     answer_line, _, sources = out.output.partition("\nSources:\n")
@@ -364,8 +364,8 @@ def test_cli_shows_corrected_citations_after_the_stream(seed_index, monkeypatch)
         return f"Armenia cancelled them after the CSTO refused to help in the armed conflict with Azerbaijan [{wrong}]."
 
     monkeypatch.setenv("RAG_ANSWER__MIN_SCORE", "0.1")
-    monkeypatch.setattr("rag.embed.get_embedder", lambda *a, **k: HashEmbedder())
-    monkeypatch.setattr("rag.llm.get_chat_model", lambda s: FakeChatModel(wrong_number))
+    monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
+    monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda s: FakeChatModel(wrong_number))
     out = CliRunner().invoke(app, ["ask", ARMENIA, "--index", str(seed_index.index)])
     streamed, _, rest = out.output.partition("\n\nWith checked citations: ")
     corrected, _, sources = rest.partition("\n\nSources:\n")
@@ -384,8 +384,8 @@ def test_cli_shows_corrected_citations_after_the_stream(seed_index, monkeypatch)
     ],
 )
 def test_streamed_text_matches_parsed_answer(reply: str) -> None:
-    from rag.llm import split_words
-    from rag.reply import split_reply
+    from tests.fakes import split_words
+    from rag.answer.reply import split_reply
 
     chunks = [c for word in split_words(reply) for c in (word[:2], word[2:]) if c]  # split mid-word too
     assert _streamed(chunks) == split_reply(reply)[0]

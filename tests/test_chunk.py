@@ -1,7 +1,7 @@
 """Chunking: exact offsets, size limits, overlap."""
 
-from rag.chunk import chunk_document, locate_pieces
-from rag.clean import clean_text
+from rag.index.chunk import chunk_document, locate_pieces
+from rag.ingest.clean import clean_text
 from rag.types import Document
 
 from .conftest import CORPUS

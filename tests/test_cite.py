@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import (
-    Evidence,
-    clean_quote,
-    ground,
-    normalise,
-    normalise_with_map,
-    select_sentence,
-    sentence_spans,
-    unsupported_numbers,
-    verify_quote,
-)
-from rag.reply import ParsedReply, is_paraphrased_refusal, is_refusal, marker_numbers, parse_reply
+from rag.answer.evidence import Evidence, select_sentence, verify_quote
+from rag.answer.ground import ground, unsupported_numbers
+from rag.answer.reply import ParsedReply, is_paraphrased_refusal, is_refusal, parse_reply
+from rag.text import clean_quote, normalise, normalise_with_map, sentence_spans
+from rag.text import loose_marker_numbers as marker_numbers
 from rag.types import REFUSAL, Passage
 
 from .conftest import CORPUS, HashEmbedder
@@ -34,7 +27,8 @@ def _passage_around(source: str, needle: str, before: int = 300, after: int = 30
     at = original.index(needle)
     start, end = max(0, at - before), min(len(original), at + len(needle) + after)
     return Passage(
-        chunk_id=0, source=source, start=start, end=end, score=1.0, text=" ".join(original[start:end].split())
+        chunk_id=0, source=source, start=start, end=end, score=1.0, text=" ".join(original[start:end].split()),
+        original=original[start:end],
     )
 
 
@@ -145,7 +139,7 @@ def test_verify_quote_across_nbsp_in_real_seed_text() -> None:
     original = _original(DOC_001)
     assert "BelTA\u00a0news" in original  # the file really has a no-break space there
     passage = _passage_around(DOC_001, "BelTA\u00a0news")
-    span = verify_quote("Lavrov told the BelTA news agency", original, passage.start, passage.end)
+    span = verify_quote("Lavrov told the BelTA news agency", original[passage.start : passage.end], passage.start)
     assert span is not None
     assert normalise(original[span[0] : span[1]]) == "lavrov told the belta news agency"
     assert original[span[0] : span[1]] == "Lavrov told the BelTA\u00a0news agency"
@@ -154,22 +148,22 @@ def test_verify_quote_across_nbsp_in_real_seed_text() -> None:
 def test_verify_quote_tolerates_typography_and_case_not_words() -> None:
     original = _original(DOC_002)
     passage = _passage_around(DOC_002, "benefited the most")
-    assert verify_quote("ankara benefited the most from Moscow's hesitation", original, passage.start, passage.end)
+    assert verify_quote("ankara benefited the most from Moscow's hesitation", original[passage.start : passage.end], passage.start)
     assert (
-        verify_quote("Ankara benefited greatly from Moscow's hesitation", original, passage.start, passage.end) is None
+        verify_quote("Ankara benefited greatly from Moscow's hesitation", original[passage.start : passage.end], passage.start) is None
     )
 
 
 def test_verify_quote_only_inside_the_passage() -> None:
     original = _original(DOC_002)
     passage = _passage_around(DOC_002, "benefited the most", before=0, after=0)
-    assert verify_quote("Armenia, after the CSTO refused to help", original, passage.start, passage.end) is None
+    assert verify_quote("Armenia, after the CSTO refused to help", original[passage.start : passage.end], passage.start) is None
 
 
 def test_ground_on_real_index_maps_quote_to_original(seed_index) -> None:
     """Quote verification against a real index: Passage offsets point into the original file text."""
-    from rag.retrieve import Retriever
-    from rag.store import IndexStore
+    from rag.search.retriever import Retriever
+    from rag.index.store import IndexStore
 
     retriever = Retriever(seed_index, embedder=HashEmbedder())
     passages = retriever.search("Lavrov told the BelTA news agency luring allies", k=4)
@@ -179,7 +173,7 @@ def test_ground_on_real_index_maps_quote_to_original(seed_index) -> None:
     parsed = parse_reply(
         f'Lavrov spoke to BelTA [{n}].\nQuotes:\n[{n}] "Lavrov told the BelTA news agency"', len(passages)
     )
-    _, [citation] = ground(parsed, Evidence(passages, originals, retriever.embedder), "Which agency?")
+    _, [citation] = ground(parsed, Evidence(passages, retriever.embedder), "Which agency?")
     original = originals[passages[n - 1].source]
     assert citation.verified and citation.method == "model" and citation.source == DOC_001
     assert original[citation.start : citation.end] == citation.quote
@@ -204,7 +198,6 @@ def test_select_sentence_picks_the_supporting_sentence() -> None:
     passage = _passage_around(DOC_002, "Armenia, after the CSTO refused", before=400, after=400)
     span = select_sentence(
         "Armenia cancelled the exercises because the CSTO refused to help against Azerbaijan",
-        original,
         passage,
         HashEmbedder(),
     )
@@ -221,7 +214,7 @@ def test_wrong_or_missing_quote_falls_back_to_selected_sentence() -> None:
         'The CSTO refused to help Armenia against Azerbaijan [1].\nQuotes:\n[1] "the CSTO abandoned Armenia"', 1
     )
     _, [citation] = ground(
-        parsed, Evidence(passages, {DOC_002: original}, HashEmbedder()), "Why did Armenia cancel CSTO exercises?"
+        parsed, Evidence(passages, HashEmbedder()), "Why did Armenia cancel CSTO exercises?"
     )
     assert citation.method == "selected" and citation.verified
     assert original[citation.start : citation.end] == citation.quote and "CSTO refused to help" in citation.quote
@@ -232,7 +225,7 @@ def test_short_model_quote_is_replaced_by_a_sentence() -> None:
     passages = [_passage_around(DOC_001, "BelTA\u00a0news")]
     parsed = parse_reply('BelTA [1].\nQuotes:\n[1] "BelTA"', 1)
     _, [citation] = ground(
-        parsed, Evidence(passages, {DOC_001: original}, HashEmbedder()), "Which news agency did Lavrov talk to?"
+        parsed, Evidence(passages, HashEmbedder()), "Which news agency did Lavrov talk to?"
     )
     assert citation.method == "selected" and "BelTA" in citation.quote
 
@@ -240,7 +233,7 @@ def test_short_model_quote_is_replaced_by_a_sentence() -> None:
 def test_missing_document_gives_unverified_citation() -> None:
     passages = [Passage(chunk_id=0, source="gone.txt", start=0, end=50, score=1.0, text="whatever")]
     parsed = parse_reply('Yes [1].\nQuotes:\n[1] "some quoted words here"', 1)
-    _, [citation] = ground(parsed, Evidence(passages, {"gone.txt": None}, HashEmbedder()), "q?")
+    _, [citation] = ground(parsed, Evidence(passages, HashEmbedder()), "q?")
     assert citation.verified is False and citation.quote == "some quoted words here"
 
 
@@ -253,7 +246,7 @@ def test_attribute_cites_unmarked_sentences_by_quote_or_similarity() -> None:
     parsed = parse_reply(
         'It cancelled them, stating "Armenia, after the CSTO refused to help". Penguins sing opera.', 2
     )
-    text, citations = ground(parsed, Evidence(passages, {DOC_002: original}, HashEmbedder()))
+    text, citations = ground(parsed, Evidence(passages, HashEmbedder()))
     assert text.startswith('It cancelled them, stating "Armenia, after the CSTO refused to help" [2].')
     assert text.endswith("Penguins sing opera.")  # unsupported: no marker invented
     assert [(c.n, c.method, c.verified) for c in citations] == [(2, "model", True)]
@@ -268,7 +261,7 @@ def test_claim_citing_the_wrong_passage_moves_to_the_supporting_one() -> None:
     parsed = parse_reply(
         "Armenia, after the CSTO refused to help in the conflict with Azerbaijan, cancelled them [1].", 2
     )
-    text, [citation] = ground(parsed, Evidence(passages, {DOC_002: original}, HashEmbedder()))
+    text, [citation] = ground(parsed, Evidence(passages, HashEmbedder()))
     assert citation.n == 2 and citation.method == "selected" and "CSTO refused to help" in citation.quote
     assert text == "Armenia, after the CSTO refused to help in the conflict with Azerbaijan, cancelled them [2]."
 
@@ -280,16 +273,17 @@ def test_exact_quote_under_the_wrong_number_moves_with_method_model() -> None:
         _passage_around(DOC_002, "Armenia, after the CSTO refused", before=0, after=300),
     ]
     parsed = parse_reply('They cancelled [1].\nQuotes:\n[1] "Armenia, after the CSTO refused to help"', 2)
-    text, [citation] = ground(parsed, Evidence(passages, {DOC_002: original}, HashEmbedder()))
+    text, [citation] = ground(parsed, Evidence(passages, HashEmbedder()))
     assert (citation.n, citation.method, citation.verified) == (2, "model", True) and text == "They cancelled [2]."
 
 
 def test_evidence_skips_lines_the_cleaner_dropped() -> None:
     original = "Real sentence about the summit here.\nShare on Facebook now please friends\nAnother real sentence follows here."
     passage = Passage(
-        0, "x.txt", 0, len(original), 1.0, "Real sentence about the summit here.\nAnother real sentence follows here."
+        0, "x.txt", 0, len(original), 1.0, "Real sentence about the summit here.\nAnother real sentence follows here.",
+        original=original,
     )
-    texts = [s.text for s in Evidence([passage], {"x.txt": original}).sentences]
+    texts = [s.text for s in Evidence([passage]).sentences]
     assert texts == ["Real sentence about the summit here.", "Another real sentence follows here."]
 
 
@@ -332,6 +326,6 @@ def test_claim_no_passage_backs_loses_its_citation() -> None:
     original = _original(DOC_002)
     passages = [_passage_around(DOC_002, "Armenia, after the CSTO refused", before=0, after=300)]
     parsed = parse_reply("The capital of France is Paris [1]. Armenia cancelled the CSTO exercises [1].", 1)
-    text, citations = ground(parsed, Evidence(passages, {DOC_002: original}, HashEmbedder()), "What happened?")
+    text, citations = ground(parsed, Evidence(passages, HashEmbedder()), "What happened?")
     assert text == "The capital of France is Paris. Armenia cancelled the CSTO exercises [1]."
     assert len(citations) == 1 and "CSTO refused" in citations[0].quote

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import clean_text, extract_date, guess_title
+from rag.ingest.clean import clean_text, extract_date, guess_title
 
 CORPUS = Path(__file__).parent.parent / "examples" / "corpus"
 SEED_DEV = Path(__file__).parent / "data" / "seed_dev.jsonl"

@@ -91,7 +91,7 @@ def test_prepare_dataset_builds_once_then_reuses(settings, hash_embedder, tmp_pa
     shutil.copy(SEED_DEV, shared / "eval" / "seed_dev.jsonl")
     gold, folder = prepare_dataset("seed", shared, tmp_path / "indexes", settings, hash_embedder)
     assert folder == tmp_path / "indexes" / "seed" and gold == seed_gold(shared)
-    from rag.store import IndexStore
+    from rag.index.store import IndexStore
 
     sources = {d["source"] for d in IndexStore(folder).documents()}
     assert {e.source for g in gold for e in g.evidence} <= sources

@@ -40,8 +40,18 @@ def test_retrieval_only_cli_run_is_deterministic_and_reported(real_index, tmp_pa
     assert "No question changed." in compare.stdout
 
 
-def test_fake_model_cli_run_goes_through_answer(real_index, tmp_path):
-    _rag("eval", str(SEED_DEV), "--index", str(real_index), "--llm", "fake", "--limit", "4", "--out", str(tmp_path / "r"))
+def test_fake_model_cli_run_goes_through_answer(real_index, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from tests.fakes import FakeChatModel
+
+    for var in [v for v in os.environ if v.startswith("RAG_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda settings: FakeChatModel())
+    args = ["eval", str(SEED_DEV), "--index", str(real_index), "--limit", "4", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     rows = [json.loads(line) for line in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["dev-01", "dev-02", "dev-03", "dev-10"]

@@ -10,8 +10,8 @@ import pytest
 from rag.eval.compare import compare_runs, format_comparison
 from rag.eval.gold import load_gold
 from rag.eval.runner import EvalOptions, judge_correct, load_run, passed, run_eval, sample
-from rag.llm import FakeChatModel
-from rag.retrieve import Retriever
+from tests.fakes import FakeChatModel
+from rag.search.retriever import Retriever
 from rag.types import REFUSAL, Answer, Citation
 
 from .conftest import REPO, SEED_DEV

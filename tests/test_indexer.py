@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from rag.errors import ConfigError, ModelMismatchError
-from rag.indexer import index_paths
-from rag.store import IndexStore
+from rag.index.build import index_paths
+from rag.index.store import IndexStore
 
 from .conftest import CORPUS, HashEmbedder
 
@@ -103,16 +103,16 @@ def test_skipped_files_are_reported_with_a_reason(settings, hash_embedder, tmp_p
 @pytest.fixture
 def extracted(monkeypatch):
     """Names of the files whose text is extracted (the real loader runs)."""
-    import rag.ingest
+    import rag.index.build
 
     names: list[str] = []
-    real = rag.ingest.load_document
+    real = rag.index.build.load_document
 
     def spy(path, *args, **kwargs):
         names.append(path.name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(rag.ingest, "load_document", spy)
+    monkeypatch.setattr(rag.index.build, "load_document", spy)
     return names
 
 

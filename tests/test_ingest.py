@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IngestError
-from rag.ingest import SUPPORTED_SUFFIXES, iter_files, load_document, load_documents
+from rag.ingest.readers import SUPPORTED_SUFFIXES, iter_files, load_document, load_documents
 from rag.types import Document, Skipped
 
 CORPUS = Path(__file__).parent.parent / "examples" / "corpus"
@@ -278,7 +278,7 @@ def test_missing_path_raises_one_line_error(tmp_path: Path) -> None:
 
 def test_heavy_libraries_are_imported_lazily() -> None:
     code = (
-        "import sys, rag.ingest\n"
+        "import sys, rag.ingest.readers\n"
         "heavy = {'trafilatura', 'pypdf', 'docx', 'bs4'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

@@ -15,21 +15,13 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-import rag.llm_local as local
+import rag.llm.local as local
 from rag.config import LLMSettings
 from rag.errors import ConfigError, LLMError, ModelLoadError
-from rag.llm import (
-    FakeChatModel,
-    LlamaCppChatModel,
-    ModelSpec,
-    call_errors_as_llm_error,
-    describe_llm_error,
-    get_chat_model,
-    model_label,
-    parse_spec,
-    split_words,
-    stream_chat,
-)
+from rag.llm.calls import call_errors_as_llm_error, describe_llm_error, stream_chat
+from rag.llm.local import LlamaCppChatModel
+from rag.llm.specs import ModelSpec, get_chat_model, model_label, parse_spec
+from tests.fakes import FakeChatModel, split_words
 
 API_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
@@ -46,7 +38,7 @@ def _no_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def llama_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     """get_chat_model's llama-cpp-python check passes even where it is not installed (nothing is loaded)."""
-    monkeypatch.setattr("rag.llm.require_llama_cpp", lambda: None)
+    monkeypatch.setattr("rag.llm.specs.require_llama_cpp", lambda: None)
 
 
 def _no_langchain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +53,6 @@ def _no_langchain(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("spec", "base_url", "expected"),
     [
-        ("fake", None, ModelSpec("fake")),
         (" LOCAL ", None, ModelSpec("local", model=local.MODEL_NAME)),
         ("models/My-Model.Q4.gguf", None, ModelSpec("gguf", path=Path("models/My-Model.Q4.gguf"), model="My-Model.Q4")),
         ("openai:gpt-4o-mini", None, ModelSpec("provider", provider="openai", model="gpt-4o-mini")),
@@ -70,16 +61,15 @@ def _no_langchain(monkeypatch: pytest.MonkeyPatch) -> None:
         ("qwen2.5-coder", "http://localhost:8080/v1", ModelSpec("server", provider="openai", model="qwen2.5-coder")),
         ("openai:qwen", "http://localhost:8080/v1", ModelSpec("server", provider="openai", model="qwen")),
         ("ollama:llama3.1", "http://gpu:11434", ModelSpec("provider", provider="ollama", model="llama3.1")),
-        ("fake", "http://localhost:8080/v1", ModelSpec("fake")),
     ],
 )
 def test_parse_spec(spec: str, base_url: str | None, expected: ModelSpec) -> None:
     assert parse_spec(spec, base_url) == expected
 
 
-@pytest.mark.parametrize("spec", ["gpt-4o-mini", "", "  ", ":model", "openai:"])
+@pytest.mark.parametrize("spec", ["gpt-4o-mini", "", "  ", ":model", "openai:", "fake"])
 def test_bad_spec_lists_accepted_forms(spec: str) -> None:
-    with pytest.raises(ConfigError, match=r"unknown llm\.spec .*'local'.*\.gguf.*provider:model.*'fake'"):
+    with pytest.raises(ConfigError, match=r"unknown llm\.spec .*'local'.*\.gguf.*provider:model"):
         get_chat_model(LLMSettings(spec=spec))
 
 
@@ -94,14 +84,11 @@ def test_model_label() -> None:
     assert model_label(LLMSettings(spec="/m/x.gguf")) == "gguf:x"
     assert model_label(LLMSettings(spec="openai:gpt-4o-mini")) == "openai:gpt-4o-mini"
     assert model_label(LLMSettings(spec="q", base_url="http://h:1/v1")) == "openai:q@http://h:1/v1"
-    assert model_label(LLMSettings(spec="fake")) == "fake"
     assert model_label(LLMSettings(spec="nonsense")) == "nonsense"  # display never raises
 
 
-def test_fake_spec_gives_fake_model() -> None:
-    model = get_chat_model(LLMSettings(spec="fake"))
-    assert isinstance(model, FakeChatModel)
-    reply = model.invoke("What is RAG?").content
+def test_the_fake_model_echoes_by_default() -> None:
+    reply = FakeChatModel().invoke("What is RAG?").content
     assert reply.startswith("[fake model] 1 message(s) received; last line: What is RAG?")
 
 
@@ -123,7 +110,7 @@ def test_gguf_model_is_lazy(tmp_path: Path, llama_installed: None) -> None:
 
 def test_importing_rag_llm_is_light() -> None:
     heavy = ("llama_cpp", "langchain_openai", "langchain_anthropic", "langchain_ollama", "torch")
-    code = f"import sys, rag.llm; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    code = f"import sys, rag.llm.specs; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     root = Path(__file__).parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "[]"
@@ -132,7 +119,7 @@ def test_importing_rag_llm_is_light() -> None:
 def test_local_spec_uses_assembled_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, llama_installed: None
 ) -> None:
-    monkeypatch.setattr("rag.llm.assemble_local_model", lambda: tmp_path / "m.gguf")
+    monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: tmp_path / "m.gguf")
     model = get_chat_model(LLMSettings(spec="local"))
     assert isinstance(model, LlamaCppChatModel)
     assert model.model_path == str(tmp_path / "m.gguf") and model.model_name == local.MODEL_NAME
@@ -509,7 +496,7 @@ def test_llama_cpp_missing_is_model_load_error(monkeypatch: pytest.MonkeyPatch, 
     with pytest.raises(ModelLoadError, match="pip install llama-cpp-python"):
         local._new_llama("x.gguf", 512, 1)
     (tmp_path / "m.gguf").write_bytes(b"x")
-    monkeypatch.setattr("rag.llm.assemble_local_model", lambda: pytest.fail("assembled without llama.cpp"))
+    monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: pytest.fail("assembled without llama.cpp"))
     for spec in ("local", str(tmp_path / "m.gguf")):
         with pytest.raises(ModelLoadError, match="pip install llama-cpp-python"):
             get_chat_model(LLMSettings(spec=spec))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.retrieve import Filters, Retriever, convex_fusion, reciprocal_rank_fusion
+from rag.search.retriever import Filters, Retriever, convex_fusion, reciprocal_rank_fusion
 from rag.types import Passage
 
 
@@ -160,8 +160,8 @@ def test_a_missing_reranker_is_one_clear_error(seed_index, hash_embedder, tmp_pa
 def minilm_seed(tmp_path_factory):
     """The sample corpus indexed with the real default embedder."""
     from rag.config import Settings
-    from rag.embed import get_embedder
-    from rag.indexer import index_paths
+    from rag.index.embed import get_embedder
+    from rag.index.build import index_paths
 
     from .conftest import CORPUS
 

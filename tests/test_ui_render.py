@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rag import ui_render as render
+from rag.ui import render
 from rag.types import REFUSAL, Answer, Citation, Passage
 
 ORIGINAL = ("Intro line.\n\nArmenia <b>cancelled</b> the CSTO drills. <script>alert('x')</script> "
@@ -14,7 +14,7 @@ ORIGINAL = ("Intro line.\n\nArmenia <b>cancelled</b> the CSTO drills. <script>al
 
 def _passage(start: int, end: int, source: str = "doc.txt", score: float = 0.5) -> Passage:
     text = " ".join(ORIGINAL[start:end].split())
-    return Passage(chunk_id=0, source=source, start=start, end=end, score=score, text=text)
+    return Passage(chunk_id=0, source=source, start=start, end=end, score=score, text=text, original=ORIGINAL[start:end])
 
 
 def _cite(n: int, quote: str, verified: bool = True, source: str = "doc.txt") -> Citation:
@@ -47,7 +47,7 @@ def test_highlight_marks_exactly_the_span_and_escapes_everything():
 def test_quote_at_either_edge_of_the_passage_is_highlighted_whole(quote):
     start = ORIGINAL.index("Armenia")
     passage = _passage(start, len(ORIGINAL))
-    markup = render.passage_card(1, passage, ORIGINAL, [_cite(1, quote)], turn=1)
+    markup = render.passage_card(1, passage, [_cite(1, quote)], turn=1)
     assert _marks(markup) == [quote]
     assert "<b>cancelled</b>" not in markup  # document markup is shown as text
 
@@ -56,7 +56,7 @@ def test_quote_overlapping_the_passage_edge_is_clipped_to_the_passage():
     passage = _passage(ORIGINAL.index("cancelled"), ORIGINAL.index(" Then"))
     spans = render.quote_spans(passage, [_cite(1, "Armenia <b>cancelled</b> the CSTO")])
     assert [(s.start, s.end) for s in spans] == [(0, len("cancelled</b> the CSTO"))]
-    markup = render.passage_card(1, passage, ORIGINAL, [_cite(1, "Armenia <b>cancelled</b> the CSTO")], turn=1)
+    markup = render.passage_card(1, passage, [_cite(1, "Armenia <b>cancelled</b> the CSTO")], turn=1)
     assert _marks(markup) == ["cancelled</b> the CSTO"]
 
 
@@ -78,13 +78,13 @@ def test_unverified_and_other_source_citations_are_not_highlighted():
 def test_overlapping_quotes_merge_into_one_mark():
     passage = _passage(0, len(ORIGINAL))
     citations = [_cite(1, "Armenia <b>cancelled"), _cite(1, "cancelled</b> the")]
-    markup = render.passage_card(1, passage, ORIGINAL, citations, 1)
+    markup = render.passage_card(1, passage, citations, 1)
     assert _marks(markup) == ["Armenia <b>cancelled</b> the"]
 
 
 def test_unverified_quote_is_shown_apart_and_escaped():
     passage = _passage(0, len(ORIGINAL))
-    markup = render.passage_card(3, passage, ORIGINAL, [_cite(3, "<img src=x onerror=alert(1)>", verified=False)], 1)
+    markup = render.passage_card(3, passage, [_cite(3, "<img src=x onerror=alert(1)>", verified=False)], 1)
     assert 'class="quote-unverified"' in markup and "unverified" in markup
     assert "<img" not in markup and "&lt;img src=x" in markup
     assert _marks(markup) == []
@@ -93,21 +93,22 @@ def test_unverified_quote_is_shown_apart_and_escaped():
 def test_verified_quote_outside_the_passage_is_listed_with_its_offsets():
     passage = _passage(0, ORIGINAL.index("Armenia"))
     citation = _cite(1, "Then Kyrgyzstan postponed.")
-    markup = render.passage_card(1, passage, ORIGINAL, [citation], 1)
+    markup = render.passage_card(1, passage, [citation], 1)
     assert _marks(markup) == []
     assert f"chars {citation.start}–{citation.end}" in markup
 
 
 def test_card_falls_back_to_the_indexed_text_when_the_original_is_missing():
     passage = _passage(0, 30)
-    markup = render.passage_card(1, passage, None, [_cite(1, "Intro line.")], 1)
+    passage.original = None
+    markup = render.passage_card(1, passage, [_cite(1, "Intro line.")], 1)
     assert "original text unavailable" in markup
     assert passage.text in _strip_tags(markup)
 
 
 def test_card_header_names_source_span_and_score():
     passage = _passage(13, 60, source="news/<evil>.txt", score=0.8123)
-    head = render.passage_card(4, passage, ORIGINAL, [], turn=2)
+    head = render.passage_card(4, passage, [], turn=2)
     assert 'id="src-2-4"' in head
     assert "news/&lt;evil&gt;.txt" in head and "chars 13–60" in head and "score 0.812" in head
 
@@ -137,7 +138,7 @@ def _answer(**kwargs) -> Answer:
 
 
 def test_sources_show_cited_passages_open_and_uncited_collapsed():
-    markup = render.render_sources(_answer(), lambda source: ORIGINAL, turn=1)
+    markup = render.render_sources(_answer(), turn=1)
     open_part, _, collapsed = markup.partition("<details>")
     assert 'id="src-1-1"' in open_part and _marks(open_part) == ["cancelled</b> the CSTO drills"]
     assert 'id="src-1-2"' in collapsed and 'id="src-1-3"' in collapsed
@@ -145,10 +146,11 @@ def test_sources_show_cited_passages_open_and_uncited_collapsed():
     assert "Why &lt;did&gt; Armenia" in markup
 
 
-def test_sources_look_up_each_original_once():
-    seen = []
-    render.render_sources(_answer(), lambda source: seen.append(source) or ORIGINAL)
-    assert seen == ["doc.txt"]
+def test_sources_show_each_passage_from_its_own_original_slice():
+    answer = _answer()
+    answer.passages[0].original = answer.passages[0].original.replace("Armenia", "ARMENIA")
+    markup = render.render_sources(answer, turn=1)
+    assert "ARMENIA" in markup and ORIGINAL[:11] not in markup.partition("<details>")[0]
 
 
 def test_format_answer_links_markers_and_reports_status():
@@ -188,7 +190,7 @@ def test_history_pairs_keep_the_last_exchanges_in_order():
 
 
 def test_history_pairs_feed_the_condense_prompt():
-    from rag.prompts import condense_messages
+    from rag.answer.prompts import condense_messages
 
     answers = [_answer(question="Why did Armenia cancel CSTO exercises?",
                        answer="Because the CSTO refused to help [1].")]

@@ -5,9 +5,9 @@ import threading
 import pytest
 
 from rag.errors import ConfigError, IndexNotFoundError, RagError
-from rag.llm import FakeChatModel
-from rag.ui_render import follow_up_history, looks_like_follow_up
-from rag.ui_service import UPLOADS, RagService, safe_filename
+from tests.fakes import FakeChatModel
+from rag.ui.render import follow_up_history, looks_like_follow_up
+from rag.ui.service import UPLOADS, RagService, safe_filename
 
 from .conftest import CORPUS
 
@@ -90,13 +90,12 @@ def test_ask_uses_the_shared_models_and_verifies_the_quote(seed_index, hash_embe
     llm = FakeChatModel(f'Armenia cancelled them because the CSTO refused to help [1].\nQuotes:\n[1] "{QUOTE}"')
     service = RagService(seed_index, embedder=hash_embedder, llm=llm)
     streamed = []
-    answer, originals = service.ask_with_originals("Armenia cancel CSTO exercises", on_token=streamed.append)
+    answer = service.ask("Armenia cancel CSTO exercises", on_token=streamed.append)
     assert "".join(streamed).strip() == answer.answer
     [citation] = answer.citations
     assert citation.verified and citation.source == ARMENIA and citation.method == "model"
-    assert set(originals) == {p.source for p in answer.passages}
-    assert originals[ARMENIA][citation.start:citation.end] == QUOTE
-    assert service.original(ARMENIA)[citation.start:citation.end] == QUOTE
+    assert answer.passages[citation.n - 1].original_slice(citation.start, citation.end) == QUOTE
+    assert (CORPUS / ARMENIA).read_text(encoding="utf-8")[citation.start:citation.end] == QUOTE
     assert len(llm.calls) == 1
 
 
@@ -118,9 +117,9 @@ def test_a_bad_llm_setting_keeps_the_working_model(seed_index, hash_embedder, mo
     with pytest.raises(ConfigError, match="unknown llm.spec"):
         service.configure(llm_spec="no such model")
     assert service.llm() is llm and service.settings.llm.spec == "local"
-    service.configure(llm_spec="fake", top_k=2)
-    assert service.settings.llm.spec == "fake" and service.settings.answer.passages == 2
-    assert service.model_label() == "fake"
+    service.configure(llm_spec="ollama:llama3.1", top_k=2)  # built without contacting a server
+    assert service.settings.llm.spec == "ollama:llama3.1" and service.settings.answer.passages == 2
+    assert service.model_label() == "ollama:llama3.1"
 
 
 def test_switching_index_reopens_the_retriever(seed_index, hash_embedder, tmp_path):
@@ -196,7 +195,7 @@ def test_follow_up_retrieves_for_the_condensed_question(seed_index, hash_embedde
 
 
 def test_auth_setting_parses_user_and_password():
-    from rag.ui_service import parse_auth
+    from rag.ui.service import parse_auth
 
     assert parse_auth(None) is None
     assert parse_auth("ana:s3cr:et") == ("ana", "s3cr:et")
@@ -206,7 +205,7 @@ def test_auth_setting_parses_user_and_password():
 
 
 def test_host_and_port_come_from_options_then_gradio_env_then_settings(settings, monkeypatch):
-    from rag.ui_service import launch_options
+    from rag.ui.service import launch_options
 
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)

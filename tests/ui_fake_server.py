@@ -13,8 +13,8 @@ import re
 from langchain_core.messages import BaseMessage
 
 from rag.config import load_settings
-from rag.llm import FakeChatModel
-from rag.ui_service import RagService
+from tests.fakes import FakeChatModel
+from rag.ui.service import RagService
 
 
 def _words(text: str) -> set[str]:

@@ -48,8 +48,8 @@ def default_out_dir(dataset: str | None) -> Path:
 def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
     """Run an evaluation as requested; returns metrics and the run folder."""
     from ..config import load_settings
-    from ..embed import get_embedder
-    from ..retrieve import Retriever
+    from ..index.embed import get_embedder
+    from ..search.retriever import Retriever
     from .runner import EvalOptions, run_eval, sample
 
     if request.gold is None and request.dataset is None:
@@ -88,26 +88,53 @@ def _gold_items(request: EvalRequest, settings, embedder) -> list[GoldItem]:
 
 
 def _chat_model(llm_settings):
-    from ..llm import get_chat_model
+    from ..llm.specs import get_chat_model
 
     return get_chat_model(llm_settings)
 
 
+_LABEL_WIDTH = 17
+# (metrics section, scores shown; None = every score but the count n)
+_HEADLINE_SECTIONS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    ("retrieval", None), ("retrieval_docs", None),
+    ("answer", ("exact_match", "f1", "contains", "must_pass", "semantic_similarity")),
+    ("judge", ("correct",)), ("citations", ("verified_share", "precision", "recall")),
+    ("refusal", ("refusal_rate", "false_refusal_rate")),
+)
+
+
 def headline(metrics: dict[str, Any]) -> list[str]:
     """A few lines summarising a run for the terminal."""
-    lines = []
-    for section, keys in (("retrieval", None), ("retrieval_docs", None),
-                          ("answer", ("exact_match", "f1", "contains", "must_pass", "semantic_similarity")),
-                          ("judge", ("correct",)), ("citations", ("verified_share", "precision", "recall")),
-                          ("refusal", ("refusal_rate", "false_refusal_rate"))):
-        values = metrics.get(section) or {}
-        shown = [(k, v) for k, v in values.items() if (keys is None and k != "n" or keys and k in keys) and v is not None]
-        if shown:
-            lines.append(f"{section:<17}" + "  ".join(f"{k} {v:.3f}" for k, v in shown if isinstance(v, (int, float))))
+    lines = [_section_line(metrics, section, keys) for section, keys in _HEADLINE_SECTIONS]
+    lines += [_latency_line(metrics), _pass_rate_line(metrics)]
+    return [line for line in lines if line is not None]
+
+
+def _section_line(metrics: dict[str, Any], section: str, keys: tuple[str, ...] | None) -> str | None:
+    """The chosen scores of one metrics section on one line, or None when it has none set."""
+    shown = [(k, v) for k, v in (metrics.get(section) or {}).items() if _in_headline(k, keys) and v is not None]
+    if not shown:
+        return None
+    return f"{section:<{_LABEL_WIDTH}}" + "  ".join(f"{k} {v:.3f}" for k, v in shown if isinstance(v, (int, float)))
+
+
+def _in_headline(key: str, keys: tuple[str, ...] | None) -> bool:
+    """Whether a score is listed in keys (with no list: any score but the count n)."""
+    return key != "n" if keys is None else key in keys
+
+
+def _latency_line(metrics: dict[str, Any]) -> str | None:
+    """p50/p95 seconds per stage, or None when the run has no latency."""
     latency = metrics.get("latency") or {}
-    if latency:
-        lines.append(f"{'latency p50/p95':<17}" + "  ".join(
-            f"{stage} {v['p50']:.2f}/{v['p95']:.2f}s" for stage, v in latency.items() if v["p50"] is not None))
-    if metrics["pass_rate"]["all"] is not None:
-        lines.append(f"{'pass rate':<17}{metrics['pass_rate']['all']:.3f} of {metrics['pass_rate']['n']} questions")
-    return lines
+    if not latency:
+        return None
+    return f"{'latency p50/p95':<{_LABEL_WIDTH}}" + "  ".join(
+        f"{stage} {v['p50']:.2f}/{v['p95']:.2f}s" for stage, v in latency.items() if v["p50"] is not None)
+
+
+def _pass_rate_line(metrics: dict[str, Any]) -> str | None:
+    """The share of questions that passed, or None when it is unknown."""
+    pass_rate = metrics["pass_rate"]
+    if pass_rate["all"] is None:
+        return None
+    return f"{'pass rate':<{_LABEL_WIDTH}}{pass_rate['all']:.3f} of {pass_rate['n']} questions"

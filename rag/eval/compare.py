@@ -137,31 +137,60 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+_MARKS = {True: "better", False: "worse", None: ""}
+_VERDICTS = ("better", "worse", "changed")
+
+
 def format_comparison(comparison: Comparison, show_unchanged: bool = False, max_questions: int = 25) -> str:
     """Plain-text summary: changed metrics, then better and worse questions."""
     lines = [f"A: {comparison.run_a}", f"B: {comparison.run_b}", "", "Metrics (A -> B):"]
-    width = max((len(c.name) for c in comparison.metrics), default=10)
-    for c in comparison.metrics:
-        unchanged = c.delta is not None and not _significant(c.name, c.a, c.delta)
-        if not show_unchanged and (direction(c.name) == 0 or unchanged):
-            continue
-        mark = {True: "better", False: "worse", None: ""}[c.better]
-        delta = "" if c.delta is None else f"{c.delta:+.3f}"
-        lines.append(f"  {c.name:<{width}}  {_num(c.a):>8} -> {_num(c.b):<8} {delta:>8}  {mark}".rstrip())
-    for verdict in ("better", "worse", "changed"):
-        chosen = [q for q in comparison.questions if q.verdict == verdict]
-        chosen.sort(key=lambda q: q.passed_a == q.passed_b)  # pass/fail flips first
-        if chosen:
-            lines += ["", f"Questions {verdict} ({len(chosen)}):"]
-            lines += [f"  {q.id}: {_question_line(q)}" for q in chosen[:max_questions]]
-            if len(chosen) > max_questions:
-                lines.append(f"  ... and {len(chosen) - max_questions} more (all with --json)")
+    lines += _metric_lines(comparison.metrics, show_unchanged)
+    for verdict in _VERDICTS:
+        lines += _verdict_section(comparison.questions, verdict, max_questions)
     if not comparison.questions:
         lines += ["", "No question changed."]
+    lines += _only_in_one_run(comparison)
+    return "\n".join(lines)
+
+
+def _metric_lines(metrics: list[MetricChange], show_unchanged: bool) -> list[str]:
+    """One aligned line per metric to show (all of them with show_unchanged)."""
+    width = max((len(c.name) for c in metrics), default=10)
+    return [_metric_line(c, width) for c in metrics if show_unchanged or _worth_showing(c)]
+
+
+def _worth_showing(change: MetricChange) -> bool:
+    """A metric with a direction that changed significantly or is missing from one run."""
+    unchanged = change.delta is not None and not _significant(change.name, change.a, change.delta)
+    return not (direction(change.name) == 0 or unchanged)
+
+
+def _metric_line(change: MetricChange, width: int) -> str:
+    """'name  a -> b  delta  better/worse' for one metric, the name padded to width."""
+    mark = _MARKS[change.better]
+    delta = "" if change.delta is None else f"{change.delta:+.3f}"
+    return f"  {change.name:<{width}}  {_num(change.a):>8} -> {_num(change.b):<8} {delta:>8}  {mark}".rstrip()
+
+
+def _verdict_section(questions: list[QuestionChange], verdict: str, max_questions: int) -> list[str]:
+    """The questions with one verdict, pass/fail flips first, at most max_questions listed; [] when none."""
+    chosen = sorted((q for q in questions if q.verdict == verdict), key=lambda q: q.passed_a == q.passed_b)
+    if not chosen:
+        return []
+    lines = ["", f"Questions {verdict} ({len(chosen)}):"]
+    lines += [f"  {q.id}: {_question_line(q)}" for q in chosen[:max_questions]]
+    if len(chosen) > max_questions:
+        lines.append(f"  ... and {len(chosen) - max_questions} more (all with --json)")
+    return lines
+
+
+def _only_in_one_run(comparison: Comparison) -> list[str]:
+    """Lines naming the questions that only run A or only run B holds."""
+    lines: list[str] = []
     for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
         if ids:
             lines += ["", f"Questions {label}: {', '.join(ids)}"]
-    return "\n".join(lines)
+    return lines
 
 
 def _question_line(q: QuestionChange) -> str:

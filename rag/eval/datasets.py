@@ -22,7 +22,7 @@ from .gold import Evidence, GoldItem, load_gold
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..embed import Embedder
+    from ..index.embed import Embedder
 
 DATASETS = ("scifact", "clapnq", "seed")
 
@@ -148,7 +148,7 @@ def clapnq_gold(shared_dir: Path, limit: int | None = None) -> list[GoldItem]:
 
 def seed_documents(shared_dir: Path) -> Iterator[Document]:
     """The sample corpus files, ingested as `rag index` reads them."""
-    from ..indexer import read_files
+    from ..index.build import read_files
 
     for item in read_files([_require(Path(shared_dir) / "corpus")]):
         if isinstance(item, Document):
@@ -185,8 +185,8 @@ def prepare_dataset(name: str, shared_dir: Path, index_dir: Path, settings: Sett
     An existing index is reused as it is: the content hashes make a rebuild of unchanged data a no-op,
     but reading a large set just to find that out costs time, so delete the folder to force a rebuild.
     """
-    from ..indexer import update_index
-    from ..store import IndexStore
+    from ..index.build import update_index
+    from ..index.store import IndexStore
 
     gold = dataset_gold(name, shared_dir)
     folder = Path(index_dir) / name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,25 +97,63 @@ def parse_gold_line(line: str, where: str = "line") -> GoldItem:
 
 def _validation_problem(data: dict[str, Any]) -> str | None:
     """The first thing wrong with a gold record, or None."""
-    if "id" not in data or not str(data["id"]).strip():
-        return "missing 'id'"
-    if not isinstance(data.get("question"), str) or not data["question"].strip():
-        return "missing or empty 'question'"
-    if not _is_str_list(data.get("answers", [])):
-        return "'answers' must be a list of strings"
+    return next((problem for is_valid, problem in _GOLD_RULES if not is_valid(data)), None)
+
+
+def _has_id(data: dict[str, Any]) -> bool:
+    """An 'id' that is not blank."""
+    return "id" in data and bool(str(data["id"]).strip())
+
+
+def _has_question(data: dict[str, Any]) -> bool:
+    """A non-empty 'question' string."""
+    return isinstance(data.get("question"), str) and bool(data["question"].strip())
+
+
+def _answers_are_strings(data: dict[str, Any]) -> bool:
+    """'answers', when given, is a list of strings."""
+    return _is_str_list(data.get("answers", []))
+
+
+def _evidence_is_quotes(data: dict[str, Any]) -> bool:
+    """'evidence', when given, is a list of {"source": str, "quote": str} objects."""
     evidence = data.get("evidence", [])
-    if not isinstance(evidence, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("source"), str) and isinstance(e.get("quote"), str) for e in evidence
-    ):
-        return "'evidence' must be a list of {\"source\": ..., \"quote\": ...} objects"
-    if "answerable" in data and not isinstance(data["answerable"], bool):
-        return "'answerable' must be true or false"
+    return isinstance(evidence, list) and all(_is_quote(e) for e in evidence)
+
+
+def _is_quote(evidence: Any) -> bool:
+    """One evidence object with string 'source' and 'quote'."""
+    return (isinstance(evidence, dict) and isinstance(evidence.get("source"), str)
+            and isinstance(evidence.get("quote"), str))
+
+
+def _answerable_is_bool(data: dict[str, Any]) -> bool:
+    """'answerable', when given, is true or false."""
+    return "answerable" not in data or isinstance(data["answerable"], bool)
+
+
+def _must_is_keyword_groups(data: dict[str, Any]) -> bool:
+    """'must', when given, is a list of non-empty lists of strings."""
     must = data.get("must")
-    if must is not None and not (isinstance(must, list) and all(_is_str_list(group) and group for group in must)):
-        return "'must' must be a list of non-empty lists of strings, e.g. [[\"Macron\"], [\"2018\", \"2019\"]]"
-    if not _is_str_list(data.get("relevant_sources", [])):
-        return "'relevant_sources' must be a list of strings"
-    return None
+    return must is None or (isinstance(must, list) and all(_is_str_list(group) and group for group in must))
+
+
+def _relevant_sources_are_strings(data: dict[str, Any]) -> bool:
+    """'relevant_sources', when given, is a list of strings."""
+    return _is_str_list(data.get("relevant_sources", []))
+
+
+# (check, problem reported when the check fails), in the order the problems are reported
+_GOLD_RULES: tuple[tuple[Callable[[dict[str, Any]], bool], str], ...] = (
+    (_has_id, "missing 'id'"),
+    (_has_question, "missing or empty 'question'"),
+    (_answers_are_strings, "'answers' must be a list of strings"),
+    (_evidence_is_quotes, "'evidence' must be a list of {\"source\": ..., \"quote\": ...} objects"),
+    (_answerable_is_bool, "'answerable' must be true or false"),
+    (_must_is_keyword_groups,
+     "'must' must be a list of non-empty lists of strings, e.g. [[\"Macron\"], [\"2018\", \"2019\"]]"),
+    (_relevant_sources_are_strings, "'relevant_sources' must be a list of strings"),
+)
 
 
 def _is_str_list(value: Any) -> bool:

@@ -11,11 +11,8 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-_TYPOGRAPHIC = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-                              "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'", "\u2013": "-",
-                              "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u2026": "..."})
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
-_CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+from ..text import TYPOGRAPHIC, fold_typography, strip_markers
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
@@ -24,7 +21,7 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 def normalize_quote(text: str) -> str:
     """Whitespace and typographic-quote/dash normalised text, for verbatim comparison."""
-    return " ".join(_INVISIBLE.sub("", text).translate(_TYPOGRAPHIC).split())
+    return fold_typography(text)
 
 
 def normalize_for_match(text: str) -> str:
@@ -34,14 +31,14 @@ def normalize_for_match(text: str) -> str:
 
 def normalize_answer(text: str) -> str:
     """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = text.translate(_TYPOGRAPHIC).lower()
+    text = text.translate(TYPOGRAPHIC).lower()
     text = "".join(ch for ch in text if ch not in string.punctuation)
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def strip_citations(text: str) -> str:
     """Answer text without `[n]` markers."""
-    return _CITATION_MARK.sub("", text).strip()
+    return strip_markers(text)
 
 
 # ---------------------------------------------------------------- retrieval

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,22 +147,49 @@ def _failure(row: dict[str, Any]) -> str:
 
 def failure_reason(row: dict[str, Any]) -> str:
     """The likely cause of a failed question, in words."""
+    early = _unjudged_answer_reason(row)
+    if early is not None:
+        return early
+    reasons = [reason for check in _ANSWER_CHECKS if (reason := check(row)) is not None]
+    return ", ".join(reasons) or "answer does not match a gold answer"
+
+
+def _unjudged_answer_reason(row: dict[str, Any]) -> str | None:
+    """Why a question failed before its answer could be judged (retrieval only, unanswerable, declined), or None."""
     if "answer" not in row["scores"]:
         return "the retrieval gate would answer it" if not row["answerable"] else "no gold evidence in the top k passages"
     if not row["answerable"]:
         return "answered a question the documents do not answer"
     if row.get("refused"):
         return f"declined ({row.get('refusal_reason') or 'refused'})"
-    reasons = []
+    return None
+
+
+def _unverified_quotes(row: dict[str, Any]) -> str | None:
+    """How many cited quotes are not verbatim in their source, or None when all are."""
     cites = row["scores"]["citations"]
     if cites["verified"] < cites["count"]:
-        reasons.append(f"{int(cites['count'] - cites['verified'])} quote(s) not found verbatim in the source")
+        return f"{int(cites['count'] - cites['verified'])} quote(s) not found verbatim in the source"
+    return None
+
+
+def _passages_without_evidence(row: dict[str, Any]) -> str | None:
+    """A note when the model saw no passage holding gold evidence (and the question has some), else None."""
     if not any(p.get("gold_quotes") or p.get("gold_sources") for p in row.get("passages", [])) and row["gold"]["evidence"]:
-        reasons.append("the passages shown to the model hold no gold evidence")
+        return "the passages shown to the model hold no gold evidence"
+    return None
+
+
+def _missing_keywords(row: dict[str, Any]) -> str | None:
+    """The required keyword groups absent from the answer when must_pass failed, else None."""
     if row["scores"]["answer"].get("must_pass") == 0.0:
         missing = [g for g in row["gold"]["must"] or [] if not any(a.lower() in row["answer"].lower() for a in g)]
-        reasons.append("answer lacks " + "; ".join("/".join(g) for g in missing))
-    return ", ".join(reasons) or "answer does not match a gold answer"
+        return "answer lacks " + "; ".join("/".join(g) for g in missing)
+    return None
+
+
+_ANSWER_CHECKS: tuple[Callable[[dict[str, Any]], str | None], ...] = (
+    _unverified_quotes, _passages_without_evidence, _missing_keywords)
 
 
 # ---------------------------------------------------------------- plots

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..types import Answer, Passage
+from ..types import Answer, Citation, Passage
 from . import metrics as m
 from .gold import GoldItem
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..retrieve import Retriever
+    from ..search.retriever import Retriever
 
 RESULTS, METRICS = "results.jsonl", "metrics.json"
 SOURCE_DEPTH = 30  # passages fetched for source-level sets, so ~10 distinct documents remain after dedup
@@ -43,18 +43,11 @@ class Evaluator:
         self.llm = llm
         self.options = options or EvalOptions()
         self.answer_fn = answer_fn
-        self._originals: dict[str, str | None] = {}
-
-    def original(self, source: str) -> str | None:
-        """A source's original text from the index (cached)."""
-        if source not in self._originals:
-            self._originals[source] = self.store.document_original(source)
-        return self._originals[source]
+        self._originals: dict[str, str | None] = {}  # only for the independent quote check
 
     def passage_texts(self, passage: Passage) -> list[str]:
         """The passage's cleaned text and its span of the original text."""
-        original = self.original(passage.source) or ""
-        return [passage.text, original[passage.start:passage.end]]
+        return [passage.text, passage.original or ""]
 
     def score(self, item: GoldItem) -> dict[str, Any]:
         """One results.jsonl row for a gold item."""
@@ -100,7 +93,7 @@ class Evaluator:
 
     def gate_refuses(self, passages: list[Passage]) -> bool:
         """Whether answer()'s retrieval gate would decline, judged on the passages it would show the LLM."""
-        from ..answer import Assistant
+        from ..answer.assistant import Assistant
 
         assistant = Assistant(self.settings, retriever=self.retriever, llm=self.llm)
         return assistant.gate(passages[: self.settings.answer.passages]) is not None
@@ -122,7 +115,7 @@ class Evaluator:
     def _ask(self, question: str) -> Answer:
         answer_fn = self.answer_fn
         if answer_fn is None:
-            from ..answer import answer as answer_fn
+            from ..answer.assistant import answer as answer_fn
         return answer_fn(question, self.settings, retriever=self.retriever, llm=self.llm)
 
     def answer_scores(self, item: GoldItem, result: Answer) -> dict[str, float]:
@@ -145,11 +138,17 @@ class Evaluator:
         vector = embed(text)
         return max(m.cosine(vector, embed(g)) for g in golds)
 
+    def quote_in_source(self, citation: Citation) -> bool:
+        """The evaluator's own check: the quote is the document's text at its span, read from the index."""
+        original = self._originals.get(citation.source)
+        if original is None:
+            original = self._originals[citation.source] = self.store.document_original(citation.source)
+        return m.quote_matches_source(citation.quote, original, citation.start, citation.end)
+
     def citation_scores(self, item: GoldItem, result: Answer, citation_rows: list[dict[str, Any]]) -> dict[str, Any]:
         """Independent quote verification, plus precision/recall of cited passages against gold evidence."""
         for citation, crow in zip(result.citations, citation_rows):
-            crow["verified_by_eval"] = m.quote_matches_source(
-                citation.quote, self.original(citation.source), citation.start, citation.end)
+            crow["verified_by_eval"] = self.quote_in_source(citation)
         scores: dict[str, Any] = {"count": float(len(citation_rows)),
                                   "verified": float(sum(c["verified_by_eval"] for c in citation_rows))}
         cited = sorted({c.n for c in result.citations if 1 <= c.n <= len(result.passages)})

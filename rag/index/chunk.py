@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .types import Chunk, Document
+from ..text import token_count
+from ..types import Chunk, Document
 
 # Split on paragraphs first, then sentence ends, then clauses, then words. The
 # sentence patterns use look-behind so the punctuation stays with its sentence.
 _SEPARATORS = ["\n\n", "\n", r"(?<=[.!?…])\s+", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""]
-
-
-def _word_count(text: str) -> int:
-    """Length function: words approximate the embedder's word-piece budget."""
-    return len(text.split())
 
 
 def make_splitter(size: int, overlap: int):
@@ -26,7 +22,7 @@ def make_splitter(size: int, overlap: int):
         keep_separator="start",
         chunk_size=size,
         chunk_overlap=min(overlap, size // 2),
-        length_function=_word_count,
+        length_function=token_count,
     )
 
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .config import DEFAULT_EMBED_MODEL
-from .errors import ModelLoadError
+from ..config import DEFAULT_EMBED_MODEL
+from ..errors import ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np

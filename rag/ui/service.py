@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings
-from .errors import ConfigError, IndexNotFoundError, RagError
+from ..config import Settings
+from ..errors import ConfigError, IndexNotFoundError, RagError
 
 if TYPE_CHECKING:
-    from .embed import Embedder
-    from .indexer import IndexReport
-    from .retrieve import Retriever
-    from .types import Answer
+    from ..index.embed import Embedder
+    from ..index.build import IndexReport
+    from ..search.retriever import Retriever
+    from ..types import Answer
 
 UPLOADS = "uploads"
 
@@ -70,6 +70,7 @@ class RagService:
         self.settings = settings
         self._embedder = embedder
         self._llm = llm
+        self._llm_from_settings = llm is None  # False while a model passed in by the caller is in use
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
 
@@ -78,7 +79,7 @@ class RagService:
     def embedder(self) -> Embedder:
         """The embedding model (loaded once)."""
         if self._embedder is None:
-            from .embed import get_embedder
+            from ..index.embed import get_embedder
 
             e = self.settings.embed
             self._embedder = get_embedder(e.model, e.batch_size, e.device)
@@ -88,7 +89,7 @@ class RagService:
         """The retriever over the current index (reopened after uploads or an index switch)."""
         with self._lock:
             if self._retriever is None:
-                from .retrieve import Retriever
+                from ..search.retriever import Retriever
 
                 self._retriever = Retriever(self.settings, embedder=self.embedder())
             return self._retriever
@@ -97,16 +98,17 @@ class RagService:
         """The chat model (built once; a local model loads its weights on first use)."""
         with self._lock:
             if self._llm is None:
-                from .llm import get_chat_model
+                from ..llm.specs import get_chat_model
 
                 self._llm = get_chat_model(self.settings.llm)
             return self._llm
 
     def model_label(self) -> str:
         """Name of the chat model for display (the configured spec's label, or the injected model's name)."""
-        from .llm import chat_model_label, model_label
+        from ..llm.specs import chat_model_label, model_label
 
-        return model_label(self.settings.llm) if self._llm is None else chat_model_label(self._llm)
+        injected = self._llm is not None and not self._llm_from_settings
+        return chat_model_label(self._llm) if injected else model_label(self.settings.llm)
 
     def warm_up(self) -> str | None:
         """Open the index and load the embedder now; returns a readable problem instead of raising."""
@@ -121,7 +123,7 @@ class RagService:
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (),
             on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer a question (a follow-up when history is given) with the shared models."""
-        from .answer import answer
+        from ..answer.assistant import answer
 
         if not question.strip():
             raise RagError("the question is empty: type a question first")
@@ -129,24 +131,11 @@ class RagService:
             return answer(question, self.settings, retriever=self.retriever(), llm=self.llm(),
                           on_token=on_token, history=list(history) or None)
 
-    def ask_with_originals(self, question: str, history: Sequence[tuple[str, str]] = (),
-                           on_token: Callable[[str], None] | None = None) -> tuple[Answer, dict[str, str | None]]:
-        """An answer and the original text of each passage's document, read from the same index generation."""
-        with self._lock:
-            result = self.ask(question, history, on_token)
-            store = self.retriever().store
-            return result, {p.source: store.document_original(p.source) for p in result.passages}
-
-    def original(self, source: str) -> str | None:
-        """A document's original text, for highlighting quotes by offset."""
-        with self._lock:
-            return self.retriever().store.document_original(source)
-
     # ------------------------------------------------------------ documents and uploads
 
     def documents(self) -> list[dict]:
         """Summary rows of the documents in the current index ([] when there is no index yet)."""
-        from .store import IndexStore
+        from ..index.store import IndexStore
 
         try:  # a fresh look at the live generation: no need to wait for a question being answered
             return IndexStore(self.settings.index).documents()
@@ -155,8 +144,8 @@ class RagService:
 
     def upload(self, files: Sequence[str | Path], progress: bool = False) -> UploadResult:
         """Copy files into <index>/uploads under safe names and index them; refuse oversized or unsupported ones."""
-        from .indexer import read_files, update_index
-        from .ingest import SUPPORTED_SUFFIXES
+        from ..index.build import read_files, update_index
+        from ..ingest.readers import SUPPORTED_NAMES, unsupported_reason
 
         limit = self.settings.ui.max_upload_mb
         with self._lock:
@@ -164,8 +153,8 @@ class RagService:
             saved, rejected = [], []
             for file in map(Path, files):
                 name = safe_filename(file.name)
-                if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                    rejected.append((name, "unsupported type: use txt, md, html, pdf or docx"))
+                if reason := unsupported_reason(Path(name)):
+                    rejected.append((name, f"{reason}: use {SUPPORTED_NAMES}"))
                 elif not file.is_file():
                     rejected.append((name, "the uploaded file is missing"))
                 elif file.stat().st_size > limit * 1024 * 1024:
@@ -197,12 +186,13 @@ class RagService:
 
     def _switch_llm(self, spec: str) -> None:
         """Build the new chat model first, so a bad spec or missing key leaves the old one in place."""
-        from .llm import get_chat_model
+        from ..llm.specs import get_chat_model
 
         candidate = self.settings.llm.model_copy(update={"spec": spec})
         if not spec:
             raise ConfigError("the LLM spec is empty: use 'local', 'provider:model' or a .gguf path")
         self._llm = get_chat_model(candidate)
+        self._llm_from_settings = True
         self.settings.llm.spec = spec
 
     def index_choices(self) -> list[str]:

@@ -1,45 +1,24 @@
-"""Chat-model backends behind one LangChain interface: local GGUF, hosted providers, OpenAI-compatible servers, fake."""
+"""Which chat model a spec names: the local GGUF, hosted providers, OpenAI-compatible servers; and its label."""
 
 from __future__ import annotations
 
 import importlib
 import os
 import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import Field, PrivateAttr
 
-from rag.config import LLMSettings
-from rag.errors import ConfigError, LLMError, RagError
-from rag.llm_local import MODEL_NAME, LlamaCppChatModel, assemble_local_model, default_threads, require_llama_cpp
-
-__all__ = [
-    "FakeChatModel",
-    "LlamaCppChatModel",
-    "ModelSpec",
-    "assemble_local_model",
-    "call_errors_as_llm_error",
-    "describe_llm_error",
-    "get_chat_model",
-    "model_label",
-    "parse_spec",
-    "split_words",
-    "stream_chat",
-]
+from ..config import LLMSettings
+from ..errors import ConfigError
+from .local import MODEL_NAME, LlamaCppChatModel, assemble_local_model, default_threads, require_llama_cpp
 
 ACCEPTED_SPECS = (
     "'local', a path to a .gguf file, 'provider:model' (openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, "
-    "ollama:llama3.1), a model name with RAG_LLM__BASE_URL, or 'fake'"
+    "ollama:llama3.1), or a model name with RAG_LLM__BASE_URL"
 )
 
 
@@ -66,7 +45,7 @@ _PROVIDER_SPEC = re.compile(r"^([A-Za-z][\w-]*):(.+)$")
 class ModelSpec:
     """A parsed llm.spec."""
 
-    kind: Literal["fake", "local", "gguf", "provider", "server"]
+    kind: Literal["local", "gguf", "provider", "server"]
     provider: str | None = None
     model: str | None = None
     path: Path | None = None
@@ -78,8 +57,6 @@ class ModelSpec:
 def parse_spec(spec: str, base_url: str | None = None) -> ModelSpec:
     """Parse llm.spec (and whether a base_url is set) into a ModelSpec; ConfigError listing accepted forms."""
     text = spec.strip()
-    if text.lower() == "fake":
-        return ModelSpec("fake")
     if text.lower() == "local" or text.lower().endswith(".gguf"):
         if base_url:
             raise ConfigError(
@@ -101,8 +78,6 @@ def parse_spec(spec: str, base_url: str | None = None) -> ModelSpec:
 def get_chat_model(settings: LLMSettings) -> BaseChatModel:
     """The LangChain chat model described by `settings` (local models load lazily, once per process)."""
     spec = parse_spec(settings.spec, settings.base_url)
-    if spec.kind == "fake":
-        return FakeChatModel()
     if spec.kind == "local":
         require_llama_cpp()  # before assembling a gigabyte that could not be run
         return _llama_model(assemble_local_model(), MODEL_NAME, settings)
@@ -149,7 +124,7 @@ def _provider_model(spec: ModelSpec, settings: LLMSettings) -> BaseChatModel:
         except ImportError as exc:
             raise ConfigError(_missing_package_message(spec.provider)) from exc
         except ValueError as exc:  # unsupported provider, invalid parameters
-            raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {_first_line(exc)}") from exc
+            raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {first_line(exc)}") from exc
     if spec.provider not in PROVIDERS:
         raise ConfigError(
             f"unknown provider {spec.provider!r}: use one of {', '.join(PROVIDERS)}, "
@@ -211,7 +186,7 @@ def _construct(cls: type[BaseChatModel], spec: ModelSpec, kwargs: dict[str, Any]
     try:
         return cls(model=spec.model, **kwargs)
     except Exception as exc:  # pydantic ValidationError, openai.OpenAIError (missing credentials), ...
-        raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {_first_line(exc)}") from exc
+        raise ConfigError(f"cannot create {spec.provider}:{spec.model}: {first_line(exc)}") from exc
 
 
 def model_label(settings: LLMSettings) -> str:
@@ -220,8 +195,6 @@ def model_label(settings: LLMSettings) -> str:
         spec = parse_spec(settings.spec, settings.base_url)
     except ConfigError:
         return settings.spec
-    if spec.kind == "fake":
-        return "fake"
     if spec.kind in ("local", "gguf"):
         return f"{spec.kind}:{spec.model}"
     if spec.kind == "server":
@@ -232,156 +205,12 @@ def model_label(settings: LLMSettings) -> str:
 def chat_model_label(model: BaseChatModel) -> str:
     """Short name of a chat model built elsewhere and passed in (tests, the UI, evaluation)."""
     kind = getattr(model, "_llm_type", "")
-    if kind == "rag-fake":
-        return "fake"
     name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
     return f"local:{name}" if kind == "llama-cpp" else name
 
 
-# ---------------------------------------------------------------- calling
-
-
-def _first_line(exc: BaseException, limit: int = 300) -> str:
+def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first non-empty line of an exception's message, shortened."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[0] if lines else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _http_status(exc: BaseException) -> int | None:
-    """HTTP status carried by provider SDK errors, if any."""
-    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-# (exception class names anywhere in the MRO, HTTP statuses, message); first match wins. Class names avoid
-# importing the provider SDKs; langchain-core >= 1.x also wraps them in its Model*Error classes.
-_ERROR_KINDS: list[tuple[set[str], set[int], str]] = [
-    ({"ContextOverflowError"}, set(),
-     "prompt too long for the context window: raise RAG_LLM__N_CTX or lower RAG_ANSWER__PASSAGES"),
-    ({"ModelAuthenticationError", "AuthenticationError", "ModelPermissionDeniedError", "PermissionDeniedError"},
-     {401, 403}, "authentication failed: check RAG_LLM__API_KEY or the provider's API key variable"),
-    ({"ModelNotFoundError", "NotFoundError"}, {404},
-     "model or endpoint not found{server}: check RAG_LLM__SPEC{and_url}"),
-    ({"ModelRateLimitError", "RateLimitError"}, {429},
-     "rate limit or quota exceeded: wait and retry, or check the provider account"),
-    ({"ModelTimeoutError", "APITimeoutError", "TimeoutException", "TimeoutError"}, set(),
-     "request timed out{server}: check RAG_LLM__BASE_URL and that the server is responsive"),
-    ({"ModelConnectionError", "APIConnectionError", "ConnectError", "ConnectionError"}, set(),
-     "cannot connect{server}: {connect_hint}"),
-]
-
-
-def describe_llm_error(exc: BaseException, settings: LLMSettings | None = None) -> str:
-    """One line explaining a failed model call and which setting to fix."""
-    who = model_label(settings) if settings else "chat model"
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "exceed context window" in str(exc):  # llama-cpp raises a plain ValueError
-        names.add("ContextOverflowError")
-    status = _http_status(exc)
-    base_url = settings.base_url if settings else None
-    fields = {
-        "server": f" at {base_url}" if base_url else "",
-        "and_url": " and RAG_LLM__BASE_URL" if base_url else "",
-        "connect_hint": "is `ollama serve` running?" if who.startswith("ollama:") else
-        "check RAG_LLM__BASE_URL and that the server is running",
-    }
-    for kinds, statuses, message in _ERROR_KINDS:
-        if names & kinds or status in statuses:
-            return f"{who}: " + message.format(**fields)
-    return f"{who} failed: {type(exc).__name__}: {_first_line(exc)}"
-
-
-@contextmanager
-def call_errors_as_llm_error(settings: LLMSettings | None = None) -> Iterator[None]:
-    """Turn any exception raised while calling a model into a one-line LLMError (RagErrors pass through)."""
-    try:
-        yield
-    except RagError:
-        raise
-    except Exception as exc:
-        raise LLMError(describe_llm_error(exc, settings)) from exc
-
-
-def stream_chat(
-    model: BaseChatModel, messages: LanguageModelInput, settings: LLMSettings | None = None
-) -> Iterator[str]:
-    """Stream the model's reply as text chunks; failures become LLMError."""
-    with call_errors_as_llm_error(settings):
-        for chunk in model.stream(messages):
-            if chunk.text:
-                yield chunk.text
-
-
-# ---------------------------------------------------------------- fake model
-
-ReplyFn = Callable[[list[BaseMessage]], str]
-
-
-def demo_reply(messages: list[BaseMessage]) -> str:
-    """Deterministic reply used by spec 'fake': echoes the start of the last message."""
-    last = messages[-1].text.strip().splitlines()[-1] if messages and messages[-1].text.strip() else ""
-    return f"[fake model] {len(messages)} message(s) received; last line: {last[:120]}"
-
-
-def split_words(text: str) -> list[str]:
-    """Split text into word chunks that concatenate back to exactly `text`."""
-    return re.findall(r"\s*\S+\s*", text) or [text]  # leading/trailing spaces stick to the nearest word
-
-
-class FakeChatModel(BaseChatModel):
-    """Deterministic chat model for tests and demos: replies from a queue or a function; records every prompt."""
-
-    replies: list[str] = Field(default_factory=list)
-    reply_fn: ReplyFn | None = None
-    calls: list[list[BaseMessage]] = Field(default_factory=list)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    def __init__(self, replies: Sequence[str] | str | ReplyFn | None = None, **kwargs: Any) -> None:
-        """FakeChatModel(["a", "b"]) answers in order, FakeChatModel(fn) answers fn(messages), no argument echoes."""
-        if callable(replies):
-            kwargs["reply_fn"] = replies
-        elif isinstance(replies, str):
-            kwargs["replies"] = [replies]
-        elif replies is not None:
-            kwargs["replies"] = list(replies)
-        elif "replies" not in kwargs and "reply_fn" not in kwargs:
-            kwargs["reply_fn"] = demo_reply
-        super().__init__(**kwargs)
-
-    @property
-    def _llm_type(self) -> str:
-        return "rag-fake"
-
-    def _next_reply(self, messages: list[BaseMessage]) -> str:
-        """Record the prompt and produce the reply (thread-safe)."""
-        with self._lock:
-            self.calls.append(list(messages))
-            if self.reply_fn is not None:
-                return self.reply_fn(messages)
-            if not self.replies:
-                raise LLMError(f"FakeChatModel has no replies left (call {len(self.calls)})")
-            return self.replies.pop(0)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        reply = self._next_reply(messages)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for word in split_words(self._next_reply(messages)):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=word))
-            if run_manager:
-                run_manager.on_llm_new_token(word, chunk=chunk)
-            yield chunk

@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_document
-from .config import Settings
+from ..config import Settings
 from .embed import Embedder
-from .errors import ConfigError, IngestError
+from ..errors import ConfigError, IngestError
+from ..ingest.readers import SUPPORTED_NAMES, iter_files, load_document, unsupported_reason
 from .store import IndexContent, IndexStore, write_index
-from .types import Chunk, Document, Skipped
+from ..types import Chunk, Document, Skipped
 
 
 @dataclass
@@ -30,6 +31,7 @@ class IndexReport:
     chunks: int = 0
     embedded_chunks: int = 0
     seconds: float = 0.0
+    seen: set[str] = field(default_factory=set, repr=False)  # keys of unchanged documents read this run
 
     @property
     def changed(self) -> bool:
@@ -53,36 +55,36 @@ def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False
     `known` maps indexed file paths to (content hash, source): files whose bytes still hash the
     same come back as Unchanged without text extraction (the slow part for PDFs).
     """
-    from .ingest import SUPPORTED_SUFFIXES, iter_files, load_document
-
     for root in paths:
         if not root.exists():
             raise IngestError(f"{root} does not exist: give a file or folder to index")
     files = [(f, root) for root in paths for f in iter_files([root])]
     for file, root in _progress(files, progress, "Reading"):
-        if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-            yield Skipped(source=str(file), reason=f"unsupported type {file.suffix or '(none)'}")
+        if reason := unsupported_reason(file):
+            yield Skipped(source=str(file), reason=reason)
             continue
-        if known and (same := _unchanged_file(file, known)) is not None:
-            yield same
+        data, digest = _known_bytes(file, known, max_file_mb) if known else (None, None)
+        key = str(file.resolve())
+        if digest is not None and digest == known[key][0]:
+            yield Unchanged(source=known[key][1], key=key, content_hash=digest)
             continue
-        item = load_document(file, root=root if root.is_dir() else None, max_file_mb=max_file_mb)
+        item = load_document(file, root=root if root.is_dir() else None, max_file_mb=max_file_mb, data=data)
         if isinstance(item, Document):
-            item.path = str(file.resolve())
+            item.path = key
         yield item
 
 
-def _unchanged_file(file: Path, known: dict[str, tuple[str, str]]) -> Unchanged | None:
-    """Unchanged when the file's bytes hash to its indexed content hash."""
-    key = str(file.resolve())
-    if key not in known:
-        return None
+def _known_bytes(file: Path, known: dict[str, tuple[str, str]], max_file_mb: int) -> tuple[bytes | None, str | None]:
+    """(bytes, sha256) of an already-indexed file, read once and reused for extraction if it changed."""
+    if str(file.resolve()) not in known:
+        return None, None
     try:
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        if file.stat().st_size > max_file_mb * 1024 * 1024:
+            return None, None  # load_document reports it as too large
+        data = file.read_bytes()
     except OSError:
-        return None  # load_document reports the problem
-    content_hash, source = known[key]
-    return Unchanged(source=source, key=key, content_hash=digest) if digest == content_hash else None
+        return None, None  # load_document reports the problem
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def _progress(items: list, enabled: bool, label: str) -> Iterable:
@@ -94,46 +96,41 @@ def _progress(items: list, enabled: bool, label: str) -> Iterable:
     return tqdm(items, desc=label, unit="file", leave=False)
 
 
-def index_paths(paths: list[Path], settings: Settings, embedder: Embedder, prune: bool = False,
+def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embedder | None = None, prune: bool = False,
                 rebuild: bool = False, progress: bool = False) -> IndexReport:
     """Index files/folders into `settings.index`; deleted files under these folders are removed."""
+    paths = [Path(p) for p in paths]
+    if embedder is None:
+        from .embed import get_embedder
+
+        embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
     existing = _open_existing(settings.index, embedder, settings, rebuild)
     known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} if existing else {}
     items = read_files(paths, settings.max_file_mb, progress, known)
     roots = [str(p.resolve()) for p in paths if p.is_dir()]
-    return update_index(settings, items, embedder, roots=roots, prune=prune, rebuild=rebuild, progress=progress)
+    return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
 
 
 def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
-                 roots: list[str] = (), prune: bool = False, rebuild: bool = False,
+                 roots: Sequence[str] = (), prune: bool = False, rebuild: bool = False,
                  progress: bool = False) -> IndexReport:
     """Merge documents into the index, embedding only what is new or changed, then write atomically."""
+    existing = _open_existing(settings.index, embedder, settings, rebuild)
+    return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+
+
+def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
+           existing: IndexStore | None, roots: Sequence[str], prune: bool, rebuild: bool, progress: bool) -> IndexReport:
+    """update_index on an already opened index (or None for a first build)."""
     started = time.perf_counter()
     report = IndexReport()
-    existing = _open_existing(settings.index, embedder, settings, rebuild)
     known = existing.document_ids_by_key() if existing else {}
-    fresh: dict[str, Document] = {}
-    keep_ids: list[int] = []
-    for item in items:
-        if isinstance(item, Skipped):
-            report.skipped.append(item)
-        elif item.key in fresh:
-            report.skipped.append(Skipped(item.source, "duplicate of a document already read in this run"))
-        elif item.key in known and known[item.key][1] == item.content_hash:
-            report.unchanged.append(item.source)
-            keep_ids.append(known[item.key][0])
-            fresh[item.key] = item  # marks the key as seen; reused from the index below
-        elif isinstance(item, Unchanged):  # the index changed since the file was checked
-            report.skipped.append(Skipped(item.source, "changed in the index while reading: run `rag index` again"))
-        else:
-            (report.updated if item.key in known else report.added).append(item.source)
-            fresh[item.key] = item
-    new_docs = [d for k, d in fresh.items() if not (k in known and known[k][1] == d.content_hash)]
-    keep_ids += _untouched_ids(existing, known, fresh, roots, prune, report)
+    new_docs, keep_ids = _triage(items, known, report)
+    keep_ids += _untouched_ids(existing, known, {d.key for d in new_docs} | set(report.seen), roots, prune, report)
     if existing is None and not new_docs:
         reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:3])
         raise IngestError("no documents to index" + (f" ({reasons})" if reasons else "") +
-                          ": give files of type txt, md, html, pdf or docx")
+                          f": give files of type {SUPPORTED_NAMES}")
     if existing and not report.changed and not rebuild:
         _finish(report, existing.manifest["counts"], started)
         return report
@@ -144,6 +141,28 @@ def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchan
     write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold)
     _finish(report, {"documents": len(content.documents), "chunks": len(content.chunks)}, started)
     return report
+
+
+def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tuple[int, str]],
+            report: IndexReport) -> tuple[list[Document], list[int]]:
+    """(documents to embed, ids of indexed documents kept as they are), recording each item in the report."""
+    new_docs: dict[str, Document] = {}
+    keep_ids: list[int] = []
+    for item in items:
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+        elif item.key in new_docs or item.key in report.seen:
+            report.skipped.append(Skipped(item.source, "duplicate of a document already read in this run"))
+        elif item.key in known and known[item.key][1] == item.content_hash:
+            report.unchanged.append(item.source)
+            report.seen.add(item.key)
+            keep_ids.append(known[item.key][0])
+        elif isinstance(item, Unchanged):  # the index changed since the file was checked
+            report.skipped.append(Skipped(item.source, "changed in the index while reading: run `rag index` again"))
+        else:
+            (report.updated if item.key in known else report.added).append(item.source)
+            new_docs[item.key] = item
+    return list(new_docs.values()), keep_ids
 
 
 def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> IndexStore | None:
@@ -164,8 +183,8 @@ def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: 
     return store
 
 
-def _untouched_ids(existing: IndexStore | None, known: dict[str, tuple[int, str]], seen: dict[str, Document],
-                   roots: list[str], prune: bool, report: IndexReport) -> list[int]:
+def _untouched_ids(existing: IndexStore | None, known: dict[str, tuple[int, str]], seen: set[str],
+                   roots: Sequence[str], prune: bool, report: IndexReport) -> list[int]:
     """Ids of indexed documents not read this run that stay; files deleted under a root (or all, with prune) go."""
     if existing is None:
         return []

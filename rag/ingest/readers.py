@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.clean import clean_text, extract_date, guess_title
-from rag.errors import IngestError
-from rag.types import Document, Skipped
+from ..errors import IngestError
+from ..types import Document, Skipped
+from .clean import clean_text, extract_date, guess_title
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".html", ".htm", ".pdf", ".docx"}
 _BINARY_PROBE_BYTES = 8192
 
 
@@ -199,6 +198,15 @@ _READERS: dict[str, Callable[[bytes], _Extracted]] = {
     ".pdf": _read_pdf,
     ".docx": _read_docx,
 }
+# The one list of file types rag reads; the CLI, the indexer and the UI all check against it.
+SUPPORTED_SUFFIXES = frozenset(_READERS)
+SUPPORTED_NAMES = "txt, md, html, pdf or docx"
+
+
+def unsupported_reason(path: Path) -> str | None:
+    """Why a file's type cannot be indexed, or None when rag reads it."""
+    suffix = path.suffix.lower()
+    return None if suffix in _READERS else f"unsupported type {suffix or '(no extension)'}"
 
 
 # ---------------------------------------------------------------- files and documents
@@ -260,15 +268,16 @@ def _read_bytes(path: Path, max_file_mb: int) -> bytes:
         raise _Unreadable(f"cannot read file: {error.strerror or error}") from None
 
 
-def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100) -> Document | Skipped:
-    """Read, extract and clean one file; Skipped with a one-line reason when it can't be used."""
+def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100,
+                  data: bytes | None = None) -> Document | Skipped:
+    """Read, extract and clean one file (or its `data`, already read); Skipped with a one-line reason."""
     path = Path(path)
     source = _source_name(path, root)
     suffix = path.suffix.lower()
-    if suffix not in _READERS:
-        return Skipped(source, f"unsupported type {suffix or '(no extension)'}")
+    if reason := unsupported_reason(path):
+        return Skipped(source, reason)
     try:
-        data = _read_bytes(path, max_file_mb)
+        data = _read_bytes(path, max_file_mb) if data is None else data
         extracted = _READERS[suffix](data)
     except _Unreadable as error:
         return Skipped(source, str(error))

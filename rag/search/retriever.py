@@ -2,82 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .errors import ConfigError
-from .store import IndexStore
-from .types import Passage
+from ..config import Settings
+from ..errors import ConfigError
+from ..index.store import IndexStore
+from ..types import Passage
+from .filters import Filters
+from .fusion import convex_fusion, reciprocal_rank_fusion
 
 if TYPE_CHECKING:
-    from .embed import Embedder
-
-_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
-
-
-@dataclass
-class Filters:
-    """Restrict retrieval to some documents.
-
-    source: a glob on the source name or file path, e.g. "reports/*.pdf" or "*2023*".
-    since / until: inclusive publication-date bounds, YYYY-MM-DD (or YYYY-MM, YYYY); documents
-    without a stated date never pass a date bound.
-    """
-
-    source: str | None = None
-    since: str | None = None
-    until: str | None = None
-
-    def __post_init__(self) -> None:
-        self.since = _date_bound(self.since, "since", "-01-01")
-        self.until = _date_bound(self.until, "until", "-12-31")
-
-    def active(self) -> bool:
-        """Whether any restriction is set."""
-        return bool(self.source or self.since or self.until)
-
-
-def _date_bound(value: str | None, name: str, pad: str) -> str | None:
-    """A full ISO date from YYYY[-MM[-DD]]: a partial `since` starts the period, a partial `until` ends it."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if not _PARTIAL_DATE.fullmatch(value):
-        raise ConfigError(f"--{name} {value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
-    return value + pad[len(value) - 4:]
-
-
-def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = 60,
-                           weights: list[float] | None = None) -> list[tuple[int, float]]:
-    """Fuse ranked (id, score) lists: score(id) = sum over lists of weight / (k + rank), rank from 1."""
-    weights = weights or [1.0] * len(rankings)
-    fused: dict[int, float] = {}
-    for weight, ranking in zip(weights, rankings):
-        for rank, (item, _) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
-
-
-def convex_fusion(score_maps: list[dict[int, float]], weights: list[float]) -> list[tuple[int, float]]:
-    """Fuse score maps: score(id) = sum of weight * min-max-normalised score, over the candidates' scores.
-
-    Each map should score every candidate (the retriever fills in scores a list did not fetch);
-    an id missing from a map counts as that map's minimum. A constant map adds nothing.
-    """
-    ids = sorted(set().union(*score_maps)) if score_maps else []
-    fused = dict.fromkeys(ids, 0.0)
-    for weight, scores in zip(weights, score_maps):
-        if not scores:
-            continue
-        low, high = min(scores.values()), max(scores.values())
-        if high <= low:
-            continue
-        for item in ids:
-            fused[item] += weight * (scores.get(item, low) - low) / (high - low)
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
-
+    from ..index.embed import Embedder
 
 class Retriever:
     """Shared by the CLI, the UI and evaluation: `search(question)` returns ranked passages.
@@ -93,7 +28,7 @@ class Retriever:
         self.settings = settings
         self.store = store or IndexStore(settings.index)
         if embedder is None:
-            from .embed import get_embedder
+            from ..index.embed import get_embedder
 
             embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
         self.store.check_model(embedder.model_id)
@@ -139,7 +74,7 @@ class Retriever:
             query_vector = self.embedder.embed_query(question)
             scores["dense"] = dict(self.store.dense_search(query_vector, fetch, allowed))
         if mode in ("lexical", "hybrid"):
-            from .lexical import top_k
+            from ..index.lexical import top_k
 
             lexical_all = self.store.lexical.scores(question)
             scores["lexical"] = dict(top_k(lexical_all, fetch, allowed))

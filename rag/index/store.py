@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
-from .types import Chunk, Document, Passage
+from ..errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
+from ..types import Chunk, Document, Passage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -263,13 +263,16 @@ class IndexStore:
             return []
         marks = ",".join("?" * len(hits))
         rows = self.db.execute(
-            "SELECT c.id, d.source, c.orig_start, c.orig_end, c.text, d.title, d.date, c.doc_id "
+            # substr counts characters (1-based), like Python's str offsets: the passage's exact original slice
+            "SELECT c.id, d.source, c.orig_start, c.orig_end, c.text, d.title, d.date, c.doc_id, "
+            "substr(d.original, c.orig_start + 1, c.orig_end - c.orig_start) "
             f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             [h[0] for h in hits],
         ).fetchall()
         by_id = {r[0]: r for r in rows}
         return [
-            Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6], doc_id=r[7])
+            Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6],
+                    doc_id=r[7], original=r[8])
             for i, s in hits
             if (r := by_id.get(i)) is not None
         ]

@@ -7,33 +7,28 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .cite import Evidence, ground, unsupported_numbers
-from .config import Settings
-from .errors import RagError
+from .evidence import Evidence
+from .ground import ground, unsupported_numbers
+from ..config import Settings
+from ..errors import RagError
 from .prompts import answer_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
-from .types import REFUSAL, Answer, Passage
+from ..text import with_markers
+from ..types import REFUSAL, Answer, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
-    from .retrieve import Filters, Retriever
+    from ..search import Filters, Searcher
 
 TokenCallback = Callable[[str], None]
-
-# Why an Answer was declined (Answer.refusal_reason).
-NO_PASSAGES = "no_passages"  # nothing retrieved
-LOW_SCORE = "low_score"  # best dense similarity below answer.min_score: the LLM was not called
-MODEL = "model"  # the model replied with the REFUSAL sentence
-NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage (uncited or unsupported claims)
-UNSUPPORTED = "unsupported"  # the answer states a number that none of the passages contains
 
 
 class Assistant:
     """A retriever and a chat model loaded once and reused across questions (CLI, UI, evaluation)."""
 
     def __init__(
-        self, settings: Settings | None = None, *, retriever: Retriever | None = None, llm: BaseChatModel | None = None
+        self, settings: Settings | None = None, *, retriever: Searcher | None = None, llm: BaseChatModel | None = None
     ):
         self.settings = settings or _load_settings()
         self._retriever = retriever
@@ -41,10 +36,10 @@ class Assistant:
         self._own_llm = llm is None
 
     @property
-    def retriever(self) -> Retriever:
+    def retriever(self) -> Searcher:
         """The retriever, opened on first use."""
         if self._retriever is None:
-            from .retrieve import Retriever
+            from ..search.retriever import Retriever
 
             self._retriever = Retriever(self.settings)
         return self._retriever
@@ -53,7 +48,7 @@ class Assistant:
     def llm(self) -> BaseChatModel:
         """The chat model, created on first use (local weights load at the first generation)."""
         if self._llm is None:
-            from .llm import get_chat_model
+            from ..llm.specs import get_chat_model
 
             self._llm = get_chat_model(self.settings.llm)
         return self._llm
@@ -61,7 +56,7 @@ class Assistant:
     @property
     def model_name(self) -> str:
         """Label of the chat model for display and JSON."""
-        from .llm import chat_model_label, model_label
+        from ..llm.specs import chat_model_label, model_label
 
         return model_label(self.settings.llm) if self._own_llm else chat_model_label(self._llm)
 
@@ -107,15 +102,15 @@ class Assistant:
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
         return result
 
-    def gate(self, passages: list[Passage]) -> str | None:
+    def gate(self, passages: list[Passage]) -> RefusalReason | None:
         """Why to decline without asking the model (no passages, or best dense similarity below answer.min_score)."""
         if not passages:
-            return NO_PASSAGES
+            return RefusalReason.NO_PASSAGES
         if self.settings.retrieve.mode == "lexical":
             return None  # no dense scores to judge by
         dense = [p.scores["dense"] for p in passages if "dense" in p.scores]
         if not dense or max(dense) < self.settings.answer.min_score:
-            return LOW_SCORE
+            return RefusalReason.LOW_SCORE
         return None
 
     def _generate(
@@ -127,7 +122,7 @@ class Assistant:
         timings: dict[str, float],
     ) -> str:
         """Stream the model's reply, showing the answer part through `on_token`; returns the raw reply."""
-        from .llm import stream_chat
+        from ..llm.calls import stream_chat
 
         messages = answer_messages(question, passages, self.settings.answer.prompts_dir)
         display = ReplyStream(on_token)
@@ -145,31 +140,22 @@ class Assistant:
         """Fill answer, citations and refusal from the raw reply."""
         parsed = parse_reply(raw, len(result.passages))
         if is_refusal(raw) or is_paraphrased_refusal(parsed):
-            _decline(result, MODEL, None)
+            _decline(result, RefusalReason.MODEL, None)
             return
         result.dropped_citations = parsed.dropped
         if not parsed.cited and parsed.quotes:  # quotes given but no [n] in the text: cite them at the end
             quotes = parsed.quotes
-            parsed = parse_reply(_append_markers(parsed.text, list(quotes)), len(result.passages))
+            parsed = parse_reply(with_markers(parsed.text, list(quotes)), len(result.passages))
             parsed.quotes = quotes
-        store = getattr(self.retriever, "store", None)
-        originals = {p.source: store.document_original(p.source) if store else None for p in result.passages}
-        evidence = Evidence(result.passages, originals, getattr(self.retriever, "embedder", None))
+        evidence = Evidence(result.passages, self.retriever.embedder)
         result.answer, result.citations = ground(parsed, evidence, question)
         if not result.citations:
-            _decline(result, NO_CITATION, None)
+            _decline(result, RefusalReason.NO_CITATION, None)
         elif unsupported_numbers(result.answer, result.passages, question):
-            _decline(result, UNSUPPORTED, None)
+            _decline(result, RefusalReason.UNSUPPORTED, None)
 
 
-def _append_markers(text: str, numbers: list[int]) -> str:
-    """`text` with [n] markers added before its final full stop (or at its end)."""
-    markers = "".join(f"[{n}]" for n in numbers)
-    match = re.search(r"([.!?])\s*$", text)
-    return f"{text[: match.start()]} {markers}{match.group(1)}" if match else f"{text} {markers}"
-
-
-def _decline(result: Answer, reason: str, on_token: TokenCallback | None) -> None:
+def _decline(result: Answer, reason: RefusalReason, on_token: TokenCallback | None) -> None:
     """Make `result` the fixed refusal, without citations."""
     result.answer = REFUSAL
     result.refused = True
@@ -181,7 +167,7 @@ def _decline(result: Answer, reason: str, on_token: TokenCallback | None) -> Non
 
 def _load_settings() -> Settings:
     """Settings from env (lazy import keeps this module light)."""
-    from .config import load_settings
+    from ..config import load_settings
 
     return load_settings()
 
@@ -190,7 +176,7 @@ def answer(
     question: str,
     settings: Settings | None = None,
     *,
-    retriever: Retriever | None = None,
+    retriever: Searcher | None = None,
     llm: BaseChatModel | None = None,
     on_token: TokenCallback | None = None,
     history: Sequence[Any] | None = None,
@@ -206,7 +192,7 @@ def condense_question(
     history: Sequence[Any], question: str, llm: BaseChatModel, settings: Settings | None = None
 ) -> str:
     """Rewrite a follow-up question as a standalone one using the chat history; the question itself on failure."""
-    from .llm import call_errors_as_llm_error
+    from ..llm.calls import call_errors_as_llm_error
 
     if not normalise_history(history):
         return question.strip()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+
+from ..text import token_count
 from collections import deque
 from itertools import islice
 
@@ -67,17 +69,12 @@ def _key(line: str) -> str:
     return line.lower().strip(" •·*-–—|:›»>«<#▶►✓").strip()
 
 
-def _word_count(line: str) -> int:
-    """Number of space-separated words."""
-    return line.count(" ") + 1 if line else 0
-
-
 def _is_credit_line(line: str) -> bool:
     """'Contributor | Getty Images News | Getty Images': short pipe-separated parts ending in an agency."""
     parts = [p.strip().lower() for p in line.split("|")]
-    if len(parts) < 2 or any(ch.isdigit() for ch in line) or _word_count(line) > 14:
+    if len(parts) < 2 or any(ch.isdigit() for ch in line) or token_count(line) > 14:
         return False
-    return all(0 < _word_count(p) <= 5 for p in parts) and bool(_CREDIT_SOURCES.search(parts[-1]))
+    return all(0 < token_count(p) <= 5 for p in parts) and bool(_CREDIT_SOURCES.search(parts[-1]))
 
 
 def is_boilerplate_line(line: str) -> bool:
@@ -85,13 +82,13 @@ def is_boilerplate_line(line: str) -> bool:
     key = _key(line)
     if key in _BOILERPLATE_KEYS or key in _RELATED_KEYS:
         return True
-    if _word_count(key) <= 12 and _BOILERPLATE_RE.fullmatch(key):
+    if token_count(key) <= 12 and _BOILERPLATE_RE.fullmatch(key):
         return True
     # Breadcrumbs: "Home > News", or glued by the scraper, "HomeTop StoriesRussia fumes..."
     # (two glued words required, so "HomeKit is ..." stays).
     if re.match(r"Home\s*[>»/›|]|Home[A-Z].*[a-z][A-Z]", line):
         return True
-    if _word_count(key) <= 30 and any(hint in key for hint in _NOISE_HINTS) and _NOISE_PHRASES.search(key):
+    if token_count(key) <= 30 and any(hint in key for hint in _NOISE_HINTS) and _NOISE_PHRASES.search(key):
         return True
     return _is_credit_line(line)
 
@@ -111,13 +108,13 @@ def _is_real_paragraph(line: str) -> bool:
     """A line that reads as article prose rather than a link title or label."""
     if _is_teaser(line):
         return False
-    words = _word_count(line)
+    words = token_count(line)
     return words > 25 or (words >= 8 and _ends_sentence(line))
 
 
 def _is_headline_like(line: str) -> bool:
     """Short line that does not end like a sentence: a title, heading or link text."""
-    return _word_count(line) <= 20 and not _ends_sentence(line)
+    return token_count(line) <= 20 and not _ends_sentence(line)
 
 
 def _is_near_duplicate(words: set[str], seen: list[set[str]]) -> bool:
@@ -242,7 +239,7 @@ def extract_date(text: str, max_lines: int = 15) -> str | None:
     for line in _top_lines(text, max_lines):
         # Only short, dateline-like lines count: a date inside a sentence or photo
         # caption ("...summit on Nov. 9, 2022, in Bishkek.") is not a publication date.
-        if _word_count(line) <= 12 or _DATELINE_PREFIX.match(line):
+        if token_count(line) <= 12 or _DATELINE_PREFIX.match(line):
             found = _find_date(line)
             if found:
                 return found.isoformat()
@@ -252,9 +249,9 @@ def extract_date(text: str, max_lines: int = 15) -> str | None:
 def guess_title(text: str, fallback: str, max_lines: int = 10) -> str:
     """First substantial non-boilerplate line near the top of `text`, else `fallback`."""
     for line in _top_lines(text, max_lines):
-        if is_boilerplate_line(line) or _word_count(line) < 2:
+        if is_boilerplate_line(line) or token_count(line) < 2:
             continue
-        if _word_count(line) <= 6 and _find_date(line):
+        if token_count(line) <= 6 and _find_date(line):
             continue  # a dateline, not a title
-        return line if _word_count(line) <= 25 else fallback
+        return line if token_count(line) <= 25 else fallback
     return fallback

@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .types import REFUSAL, Passage
+from ..errors import ConfigError
+from ..types import REFUSAL, Passage
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+def default_prompts_dir() -> Path:
+    """The shipped templates: the repository's prompts/ folder, packaged as rag.prompts."""
+    from importlib.resources import files
+
+    return Path(str(files("rag.prompts")))
+
 
 _SECTION = re.compile(r"^##\s*(system|user|assistant)\s*$", re.MULTILINE | re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -52,7 +59,7 @@ def load_template(name: str, folder: Path | None = None) -> PromptTemplate:
     HTML comments are notes for editors. '## user' / '## assistant' pairs before the last '## user'
     are worked examples; the last section must be '## user'.
     """
-    path = Path(folder or PROMPTS_DIR) / f"{name}.md"
+    path = Path(folder or default_prompts_dir()) / f"{name}.md"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .cite import clean_quote, normalise
-from .types import REFUSAL
+from ..text import LOOSE_MARKER, MARKER, clean_quote, format_markers, loose_marker_numbers, markers, normalise
+from ..types import REFUSAL
 
 _HEADER = re.compile(
     r"^[\s*#_>-]*(quotes?|sources?|evidence|citations?|references?|answer)[\s*_]*(?::|$)[\s*_]*", re.IGNORECASE
@@ -21,10 +21,6 @@ _QUOTE_LINE = re.compile(r"^[\s*>-]*(?:\[\d{1,3}\]|\d{1,3}[.):])\s*:?\s*[*_]*[\"
 _NUMBERED = re.compile(r"^[\s*>-]*\[?(\d{1,3})(?:\]|[.):])")
 # A partial line that may still turn into a header or a quote line: wait for more before showing it.
 _UNDECIDED = re.compile(r"[\s*#_>-]*(?:[a-z]{0,10}[\s*_]*|\[?\d{0,3}\]?\s*:?\s*[*_]*)", re.IGNORECASE)
-_MARKER = re.compile(
-    r"\[\s*(?:(?:passages?|source|p)\.?\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*(?:(?:passages?|p)\.?\s*)?\d{1,3})*)\s*\]",
-    re.IGNORECASE,
-)
 _INLINE_QUOTE = re.compile(r"\[(\d{1,3})\s*:\s*[\"“](.+?)[\"”]\s*\]|\[(\d{1,3})\]\s*\(\s*[\"“](.+?)[\"”]\s*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s\[])")
 _SOURCES = r"(?:the\s+)?(?:given\s+|provided\s+)?(?:passages?|documents?|texts?|context|sources?)"
@@ -105,21 +101,9 @@ def could_change(line: str) -> bool:
 # ---------------------------------------------------------------- parsing
 
 
-def marker_numbers(inner: str) -> list[int]:
-    """Numbers inside one marker: '1', '1, 2', '1-3' (short ranges expand), 'passage 2'."""
-    numbers: list[int] = []
-    for part in re.split(r"\s*(?:,|;|and|&)\s*", inner):
-        bounds = [int(x) for x in re.findall(r"\d+", part)]
-        if len(bounds) == 2 and re.search(r"[-–]", part) and 0 <= bounds[1] - bounds[0] <= 10:
-            numbers += list(range(bounds[0], bounds[1] + 1))
-        else:
-            numbers += bounds
-    return numbers
-
-
 def quotes_in_line(line: str) -> list[tuple[int, str]]:
     """(n, quote) pairs in a quote line: '[1] "..."', '1. "..."' or '[1] "a" [2] "b"'."""
-    pieces = re.split(r"\[(\d{1,3})\]", line)
+    pieces = MARKER.split(line)
     if len(pieces) == 1:
         numbered = _NUMBERED.match(line)
         pieces = ["", numbered.group(1), line[numbered.end() :]] if numbered else pieces
@@ -158,13 +142,13 @@ def parse_reply(raw: str, n_passages: int) -> ParsedReply:
         return f"[{number}]"
 
     def canonical(match: re.Match[str]) -> str:
-        numbers = marker_numbers(match.group(1))
+        numbers = loose_marker_numbers(match.group(1))
         dropped.extend(n for n in numbers if not 1 <= n <= n_passages)
-        return "".join(f"[{n}]" for n in dict.fromkeys(numbers) if 1 <= n <= n_passages)
+        return format_markers(n for n in dict.fromkeys(numbers) if 1 <= n <= n_passages)
 
-    text = _tidy(_MARKER.sub(canonical, _INLINE_QUOTE.sub(lift_inline, answer_text)))
+    text = _tidy(LOOSE_MARKER.sub(canonical, _INLINE_QUOTE.sub(lift_inline, answer_text)))
     claims = [
-        Claim(_tidy(_MARKER.sub("", s)), [int(n) for n in re.findall(r"\[(\d+)\]", s)], s)
+        Claim(_tidy(LOOSE_MARKER.sub("", s)), markers(s), s)
         for s in _SENTENCE_END.split(text)
         if s.strip()
     ]

@@ -7,12 +7,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .types import Answer, Citation, Passage
+from ..text import MARKER_GROUP
+from ..types import Answer, Citation, Passage, RefusalReason
 
-# "[1]", "[1, 3]", "[2][3]" in answers; the numbers name passages 1..n.
-CITE_MARK = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
-OriginalLookup = Callable[[str], "str | None"]
 
 CSS = """
 .rag-sources { font-size: 0.92em; }
@@ -62,10 +59,10 @@ def link_citations(text: str, turn: int, verified: set[int], unverified: set[int
         return f'<span class="rag-cite-missing" title="no such passage">[{n}]</span>'
 
     def replace(match: re.Match[str]) -> str:
-        return "".join(one(int(x)) for x in re.split(r"\s*,\s*", match.group(1)))
+        return "".join(one(int(x)) for x in re.split(r"\s*[,;]\s*", match.group(1)))
 
     escaped = html.escape(text, quote=False)
-    return CITE_MARK.sub(replace, escaped)
+    return MARKER_GROUP.sub(replace, escaped)
 
 
 def format_answer(answer: Answer, turn: int) -> str:
@@ -76,19 +73,19 @@ def format_answer(answer: Answer, turn: int) -> str:
     return body + "\n\n" + _footer(answer, verified, unverified)
 
 
-_DECLINED = {
-    "no_passages": "declined: nothing in the index matches",
-    "low_score": "declined: no passage is close enough (the model was not asked)",
-    "model": "declined by the model: the passages do not answer this",
-    "no_citation": "declined: the reply cited no passage, so nothing backed it",
-}
+def _declined(reason: str | None) -> str:
+    """Why an answer was declined, in the words every front end uses."""
+    try:
+        return RefusalReason(reason).wording
+    except ValueError:
+        return "declined: no passage answers this"
 
 
 def _footer(answer: Answer, verified: set[int], unverified: set[int]) -> str:
     """Small status line under an answer: what is backed, what is not, and timing."""
     parts = []
     if answer.refused:
-        parts.append(_DECLINED.get(getattr(answer, "refusal_reason", None) or "", "declined: no passage answers this"))
+        parts.append(_declined(answer.refusal_reason))
     else:
         parts.append(f"{len(verified)} verified source(s)")
         if unverified:
@@ -156,9 +153,10 @@ def _display(text: str) -> str:
 # ---------------------------------------------------------------- sources panel
 
 
-def passage_card(n: int, passage: Passage, original: str | None, citations: list[Citation], turn: int) -> str:
+def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int) -> str:
     """One passage: header (source, span, score), its original text with verified quotes highlighted."""
-    text = original[passage.start:passage.end] if original is not None else passage.text
+    original = passage.original
+    text = original if original is not None else passage.text
     spans = quote_spans(passage, citations) if original is not None else []
     body = highlight(text, spans)
     outside = [c for c in citations if c.verified and original is not None and not quote_spans(passage, [c])]
@@ -192,17 +190,14 @@ def _outside_quote(citation: Citation) -> str:
             f"{html.escape(citation.source)}: “{html.escape(citation.quote)}”</div>")
 
 
-def render_sources(answer: Answer, original_of: OriginalLookup, turn: int = 1) -> str:
+def render_sources(answer: Answer, turn: int = 1) -> str:
     """Sources of one answer: cited passages open, retrieved-but-uncited ones in a collapsed section."""
     by_n: dict[int, list[Citation]] = {}
     for c in answer.citations:
         by_n.setdefault(c.n, []).append(c)
-    originals: dict[str, str | None] = {}
     cited, uncited = [], []
     for n, passage in enumerate(answer.passages, start=1):
-        if passage.source not in originals:
-            originals[passage.source] = original_of(passage.source)
-        card = passage_card(n, passage, originals[passage.source], by_n.get(n, []), turn)
+        card = passage_card(n, passage, by_n.get(n, []), turn)
         (cited if n in by_n else uncited).append(card)
     parts = [f'<div class="turn-title">Sources for “{html.escape(answer.question)}”</div>']
     if answer.standalone_question:

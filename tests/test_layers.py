@@ -1,0 +1,104 @@
+"""The package's layers import only downwards, and no module imports another that imports it back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "rag"
+
+# Lowest first. A module may import its own layer's modules and any lower layer's, never a higher one.
+LAYERS = [
+    ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text"}),
+    ("ingest", {"rag.ingest"}),
+    ("index", {"rag.index"}),
+    ("search", {"rag.search"}),
+    ("llm", {"rag.llm"}),
+    ("answer", {"rag.answer"}),
+    ("faces", {"rag.cli", "rag.__main__", "rag.ui", "rag.eval"}),
+]
+
+
+def module_name(path: Path) -> str:
+    """rag/answer/reply.py -> rag.answer.reply (packages by their __init__)."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every rag module a file imports, anywhere in it (top level, in functions, under TYPE_CHECKING)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}  # "from . import render" names a module
+    modules = {module_name(p) for p in PACKAGE.rglob("*.py")}
+    return {m for m in found if m in modules and m != name}
+
+
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS of the layer holding `module` (None for the package's front door, rag/__init__)."""
+    for i, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return i
+    return None
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> rag modules it imports."""
+    return {module_name(p): imported_modules(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    assert [m for m in import_graph() if layer_of(m) is None] == ["rag"]
+
+
+@pytest.mark.parametrize("module", sorted(import_graph()))
+def test_imports_only_go_down(module: str) -> None:
+    own = layer_of(module)
+    if own is None:
+        return  # rag/__init__ re-exports the public API lazily
+    upward = {m for m in import_graph()[module] if (layer_of(m) or 0) > own}
+    assert not upward, f"{module} ({LAYERS[own][0]}) imports higher layers: {sorted(upward)}"
+
+
+def test_no_import_cycles() -> None:
+    graph = import_graph()
+    graph.pop("rag")
+    # a package's __init__ is imported by its own modules' imports; count only module -> module edges
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, path: list[str]) -> bool:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle.extend(path[path.index(nxt):] + [node, nxt] if nxt in path else [node, nxt])
+                return True
+            if state.get(nxt) is None and visit(nxt, path + [node]):
+                return True
+        state[node] = 2
+        return False
+
+    assert not any(visit(m, []) for m in sorted(graph) if m not in state), f"import cycle: {' -> '.join(cycle)}"
+
+
+def test_the_contract_catches_an_upward_import(tmp_path: Path) -> None:
+    bad = PACKAGE / "index" / "_layer_probe.py"
+    bad.write_text("from ..answer.reply import parse_reply\n", encoding="utf-8")
+    try:
+        graph = import_graph()
+        assert layer_of("rag.answer.reply") > layer_of("rag.index._layer_probe")
+        assert "rag.answer.reply" in graph["rag.index._layer_probe"]
+    finally:
+        bad.unlink()
