@@ -11,6 +11,7 @@ import typer
 
 from . import __version__
 from .errors import RagError
+from .types import RefusalReason
 
 app = typer.Typer(
     help="Answer questions from your documents, with verified quotes.",
@@ -202,7 +203,7 @@ def ask(
 ) -> None:
     """Answer a question from your documents, citing verified quotes."""
     from .answer.assistant import Assistant
-    from .search.retriever import Filters
+    from .search.filters import Filters
 
     settings = _settings(index=index_dir, **{"llm.spec": llm, "llm.base_url": base_url, "answer.passages": passages,
                                              "llm.max_tokens": max_tokens})
@@ -212,26 +213,32 @@ def ask(
         shown.append(text)
         typer.echo(text, nl=False)
 
-    result = Assistant(settings).ask(question, on_token=None if json_out else on_token, filters=Filters(source, since, until))
+    live = {} if json_out else {"on_token": on_token, "on_evidence": _print_evidence}
+    result = Assistant(settings).ask(question, filters=Filters(source, since, until), **live)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_sources(result, settings, "".join(shown))
 
 
+def _print_evidence(evidence) -> None:
+    """Evidence first, on stderr while the model writes: the best-matching sentence of each retrieved passage."""
+    if not evidence:
+        return
+    typer.secho("Evidence found (retrieved, not yet an answer; each sentence is the file's text at its offsets):",
+                dim=True, err=True)
+    for c in evidence:
+        typer.secho(f'  [{c.n}] {c.source}, chars {c.start}-{c.end}: "{" ".join(c.quote.split())}"', dim=True, err=True)
+    typer.secho("Answer:", dim=True, err=True)
+
+
 def _print_sources(result, settings, shown: str) -> None:
     """After the streamed answer: why it was declined, or the checked answer (if citations changed) and its sources."""
     typer.echo("")
     if result.refused:
-        reasons = {
-            "low_score": f"no passage is similar enough to the question (answer.min_score {settings.answer.min_score})",
-            "no_citation": "no passage supports the model's answer, so it is withdrawn",
-            "unsupported": "the model's answer states a number that is not in the passages, so it is withdrawn",
-            "no_passages": "no passages matched",
-        }
-        if result.refusal_reason in reasons:
-            typer.secho(f"({reasons[result.refusal_reason]})", dim=True, err=True)
-        if result.refusal_reason in ("no_citation", "unsupported"):
+        if result.refusal_reason:
+            typer.secho(f"({result.refusal_reason.wording})", dim=True, err=True)
+        if result.refusal_reason in (RefusalReason.NO_CITATION, RefusalReason.UNSUPPORTED):
             typer.echo(result.answer)
         return
     from .answer.reply import parse_reply

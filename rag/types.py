@@ -135,7 +135,9 @@ class Citation:
     end: int
     quote: str
     verified: bool
-    method: str = "model"  # "model": quote given by the LLM and verified; "selected": chosen by the program
+    # "model": quote given by the LLM and verified; "selected": chosen by the program to back a claim;
+    # "retrieved": the sentence best matching the question, shown before the answer (evidence first)
+    method: str = "model"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -156,6 +158,7 @@ class Answer:
     dropped_citations: list[int] = field(default_factory=list)  # [n] markers that named no passage
     standalone_question: str | None = None  # the condensed question used for retrieval, for follow-ups
     refusal_reason: RefusalReason | None = None  # why it was declined
+    evidence: list[Citation] = field(default_factory=list)  # best sentence per passage, found before the answer
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -345,7 +345,8 @@ def test_cli_ask_streams_answer_and_sources(seed_index, retriever, monkeypatch) 
     monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda s: FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
     out = CliRunner().invoke(app, ["ask", ARMENIA, "--index", str(seed_index.index)])
     assert out.exit_code == 0, out.output
-    answer_line, _, sources = out.output.partition("\nSources:\n")
+    answer_line, _, sources = out.stdout.partition("\nSources:\n")
+    assert "Evidence found" in out.stderr and "002_838f15288c1da675.txt" in out.stderr  # shown before the answer
     assert re.fullmatch(r"The CSTO refused to help Armenia against Azerbaijan \[\d\]\.\n?", answer_line)
     assert re.match(r'\[\d\] 002_838f15288c1da675\.txt, chars \d+-\d+ ✓: "Armenia, after the CSTO refused', sources)
     as_json = CliRunner().invoke(app, ["ask", ARMENIA, "--index", str(seed_index.index), "--json"])
@@ -367,7 +368,7 @@ def test_cli_shows_corrected_citations_after_the_stream(seed_index, monkeypatch)
     monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
     monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda s: FakeChatModel(wrong_number))
     out = CliRunner().invoke(app, ["ask", ARMENIA, "--index", str(seed_index.index)])
-    streamed, _, rest = out.output.partition("\n\nWith checked citations: ")
+    streamed, _, rest = out.stdout.partition("\n\nWith checked citations: ")
     corrected, _, sources = rest.partition("\n\nSources:\n")
     assert re.search(r"\[(\d)\]\.$", streamed).group(1) != re.search(r"\[(\d)\]\.$", corrected).group(1)
     n = re.search(r"\[(\d)\]\.$", corrected).group(1)
@@ -389,3 +390,23 @@ def test_streamed_text_matches_parsed_answer(reply: str) -> None:
 
     chunks = [c for word in split_words(reply) for c in (word[:2], word[2:]) if c]  # split mid-word too
     assert _streamed(chunks) == split_reply(reply)[0]
+
+
+def test_evidence_comes_first_verified_and_before_any_token(retriever, seed_index) -> None:
+    events: list[str] = []
+    shown: list = []
+
+    def on_evidence(found) -> None:
+        events.append("evidence")
+        shown.extend(found)
+
+    llm = FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE))
+    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm, on_evidence=on_evidence,
+                    on_token=lambda t: events.append("token"), on_stage=lambda s: events.append(s))
+    assert events[:4] == ["searching", "evidence", "evidence", "writing"] and events[-1] == "done"
+    assert "checking" in events and events.index("token") > events.index("writing")
+    assert shown and shown == result.evidence and all(c.method == "retrieved" and c.verified for c in shown)
+    for c in shown:
+        passage = result.passages[c.n - 1]
+        assert passage.original_slice(c.start, c.end) == c.quote
+    assert any("CSTO refused to help" in c.quote for c in shown)

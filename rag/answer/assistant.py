@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .evidence import Evidence
@@ -14,7 +15,7 @@ from ..errors import RagError
 from .prompts import answer_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import with_markers
-from ..types import REFUSAL, Answer, Passage, RefusalReason
+from ..types import REFUSAL, Answer, Citation, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
     from ..search import Filters, Searcher
 
 TokenCallback = Callable[[str], None]
+EvidenceCallback = Callable[[list[Citation]], None]
+StageCallback = Callable[[str], None]  # "searching", "evidence", "writing", "checking", "done"
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to timings[name]."""
+    tick = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - tick
 
 
 class Assistant:
@@ -65,42 +78,53 @@ class Assistant:
         question: str,
         *,
         on_token: TokenCallback | None = None,
+        on_evidence: EvidenceCallback | None = None,
+        on_stage: StageCallback | None = None,
         history: Sequence[Any] | None = None,
         filters: Filters | None = None,
     ) -> Answer:
-        """Answer one question; `on_token` receives the answer text as it is generated (without the quote block)."""
+        """Answer one question. Callbacks, all optional: `on_stage` names each step as it starts, `on_evidence`
+        gets the best verified sentence per retrieved passage before the model is asked, `on_token` the answer
+        text as it is generated (without the quote block)."""
         if not question or not question.strip():
             raise RagError('the question is empty: ask something, e.g. rag ask "Why did ...?"')
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
+        stage = on_stage or (lambda name: None)
+        started, timings = time.perf_counter(), {}
         llm = self.llm  # a bad model spec fails here, before any retrieval work
-        standalone = question.strip()
-        if history and normalise_history(history):
-            tick = time.perf_counter()
-            standalone = condense_question(history, question, llm, self.settings)
-            timings["condense"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        passages = self.retriever.search(standalone, k=self.settings.answer.passages, filters=filters)
-        timings["retrieve"] = time.perf_counter() - tick
-        result = Answer(
-            question=question,
-            answer="",
-            refused=False,
-            passages=passages,
-            model=self.model_name,
-            standalone_question=standalone if standalone != question.strip() else None,
-        )
+        standalone = self._standalone(question, history, llm, timings)
+        stage("searching")
+        with _timed(timings, "retrieve"):
+            passages = self.retriever.search(standalone, k=self.settings.answer.passages, filters=filters)
+        result = Answer(question=question, answer="", refused=False, passages=passages, model=self.model_name,
+                        standalone_question=standalone if standalone != question.strip() else None)
+        evidence = Evidence(passages, self.retriever.embedder)
         reason = self.gate(passages)
+        if not reason:
+            with _timed(timings, "evidence"):
+                result.evidence = evidence.preview(standalone)
+            stage("evidence")
+            if on_evidence:
+                on_evidence(result.evidence)
         if reason:
             _decline(result, reason, on_token)
         else:
+            stage("writing")
             raw = self._generate(llm, standalone, passages, on_token, timings)
-            tick = time.perf_counter()
-            self._cite(result, raw, standalone)
-            timings["verify"] = time.perf_counter() - tick
+            stage("checking")
+            with _timed(timings, "verify"):
+                self._cite(result, raw, standalone, evidence)
         timings["total"] = time.perf_counter() - started
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
+        stage("done")
         return result
+
+    def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,
+                    timings: dict[str, float]) -> str:
+        """The question to search for: a follow-up rewritten with the conversation, else the question itself."""
+        if not (history and normalise_history(history)):
+            return question.strip()
+        with _timed(timings, "condense"):
+            return condense_question(history, question, llm, self.settings)
 
     def gate(self, passages: list[Passage]) -> RefusalReason | None:
         """Why to decline without asking the model (no passages, or best dense similarity below answer.min_score)."""
@@ -136,7 +160,7 @@ class Assistant:
         timings["generate"] = time.perf_counter() - tick
         return "".join(parts)
 
-    def _cite(self, result: Answer, raw: str, question: str) -> None:
+    def _cite(self, result: Answer, raw: str, question: str, evidence: Evidence) -> None:
         """Fill answer, citations and refusal from the raw reply."""
         parsed = parse_reply(raw, len(result.passages))
         if is_refusal(raw) or is_paraphrased_refusal(parsed):
@@ -147,7 +171,6 @@ class Assistant:
             quotes = parsed.quotes
             parsed = parse_reply(with_markers(parsed.text, list(quotes)), len(result.passages))
             parsed.quotes = quotes
-        evidence = Evidence(result.passages, self.retriever.embedder)
         result.answer, result.citations = ground(parsed, evidence, question)
         if not result.citations:
             _decline(result, RefusalReason.NO_CITATION, None)
@@ -178,14 +201,15 @@ def answer(
     *,
     retriever: Searcher | None = None,
     llm: BaseChatModel | None = None,
-    on_token: TokenCallback | None = None,
     history: Sequence[Any] | None = None,
     filters: Filters | None = None,
+    **callbacks: Any,
 ) -> Answer:
-    """Answer one question from the index (convenience over Assistant; pass retriever/llm to reuse them)."""
-    return Assistant(settings, retriever=retriever, llm=llm).ask(
-        question, on_token=on_token, history=history, filters=filters
-    )
+    """Answer one question from the index (convenience over Assistant; pass retriever/llm to reuse them).
+
+    `callbacks`: on_token, on_evidence, on_stage, as for Assistant.ask."""
+    return Assistant(settings, retriever=retriever, llm=llm).ask(question, history=history, filters=filters,
+                                                                  **callbacks)
 
 
 def condense_question(

@@ -156,6 +156,17 @@ class Evidence:
         span = verify_quote(quote, passage.original, passage.start)
         return Citation(n, passage.source, *span, passage.original_slice(*span), True, "model") if span else None
 
+    def preview(self, question: str) -> list[Citation]:
+        """Before any answer: the sentence of each passage that best matches the question, verified by offsets."""
+        found = []
+        for n in range(1, len(self.passages) + 1):
+            best = self.best(question, question, n)
+            if best is not None:
+                citation = self.cite(best, question)
+                citation.method = "retrieved"
+                found.append(citation)
+        return found
+
     def find(self, quote: str) -> Citation | None:
         """A verified citation for `quote` in whichever passage holds it."""
         return next((c for n in range(1, len(self.passages) + 1) if (c := self.verify(quote, n))), None)
