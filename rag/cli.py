@@ -253,6 +253,18 @@ def _print_sources(result, settings, shown: str) -> None:
         typer.echo(f'[{c.n}] {c.source}, chars {c.start}-{c.end} {mark}: "{quote}"')
     if result.dropped_citations:
         typer.secho(f"(dropped citations to missing passages: {result.dropped_citations})", dim=True, err=True)
+    _print_claims(result.claims)
+
+
+def _print_claims(claims) -> None:
+    """What the claim check removed, and why (kept sentences are the answer above)."""
+    removed = [c for c in claims if not c.supported]
+    judged = [c for c in claims if c.support is not None]
+    if judged:
+        typer.secho(f"Claims checked: {len(claims) - len(removed)} of {len(claims)} supported by their quotes.",
+                    dim=True, err=True)
+    for c in removed:
+        typer.secho(f"  removed: {c.sentence.strip()} ({c.reason})", dim=True, err=True)
 
 
 def _check_question(question: str) -> None:

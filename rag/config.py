@@ -79,7 +79,21 @@ class AnswerSettings(BaseModel):
     min_score: float = Field(
         0.25, description="Best dense similarity below which the question is declined without calling the LLM."
     )
-    prompts_dir: Path | None = Field(None, description="Folder of prompt templates (answer.md, condense.md); default prompts/.")
+    prompts_dir: Path | None = Field(
+        None, description="Folder of prompt templates (answer.md, condense.md, verify.md); default: the shipped prompts/."
+    )
+    check_claims: bool = Field(
+        True, description="Put every answer sentence and its quotes to the judge; sentences it does not support are removed."
+    )
+    judge: str | None = Field(
+        None,
+        description="Who judges claim support: unset = the answering model; an llm spec (provider:model, .gguf, local) "
+        "for an independent judge; 'nli:PATH' for a sentence-transformers NLI cross-encoder.",
+    )
+    support_threshold: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Judge's P(yes) below which a sentence counts as unsupported (calibrated on CLAPNQ dev, first half).",
+    )
 
 
 class UISettings(BaseModel):

@@ -133,6 +133,11 @@ def sentence_spans(original: str, start: int, end: int) -> list[tuple[int, int]]
     return trimmed
 
 
+def tidy_text(text: str) -> str:
+    """Collapse runs of spaces and remove spaces left before punctuation by removed markers or sentences."""
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
 # ---------------------------------------------------------------- [n] citation markers
 
 # The canonical marker the program writes: one number per bracket, "[1][3]".

@@ -104,7 +104,7 @@ class RefusalReason(str, Enum):
     LOW_SCORE = "low_score"  # best dense similarity below answer.min_score: the model was not asked
     MODEL = "model"  # the model replied with the REFUSAL sentence, or declined in its own words
     NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage
-    UNSUPPORTED = "unsupported"  # the answer states something (a number) that no passage contains
+    UNSUPPORTED = "unsupported"  # no sentence of the answer is supported by its quote (claim check)
 
     @property
     def wording(self) -> str:
@@ -117,7 +117,7 @@ _REFUSAL_WORDING = {
     RefusalReason.LOW_SCORE: "declined: no passage is close enough to the question (the model was not asked)",
     RefusalReason.MODEL: "declined by the model: the passages do not answer this",
     RefusalReason.NO_CITATION: "declined: no passage supports the model's answer, so it was withdrawn",
-    RefusalReason.UNSUPPORTED: "declined: the model's answer states a number no passage contains, so it was withdrawn",
+    RefusalReason.UNSUPPORTED: "declined: no sentence of the model's answer is supported by its quote, so it was withdrawn",
 }
 
 
@@ -145,6 +145,21 @@ class Citation:
 
 
 @dataclass
+class ClaimCheck:
+    """One sentence of the answer and the verdict on it (shown by the UI and in --json)."""
+
+    sentence: str  # as displayed, with its [n] markers
+    citations: list[int] = field(default_factory=list)
+    support: float | None = None  # the judge's probability that the quotes support the sentence
+    supported: bool = False
+    reason: str = ""  # why it was removed: "no quote", "not supported by its quote", "names X not in its quote"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     """Everything a front end shows for one question."""
 
@@ -159,6 +174,7 @@ class Answer:
     standalone_question: str | None = None  # the condensed question used for retrieval, for follow-ups
     refusal_reason: RefusalReason | None = None  # why it was declined
     evidence: list[Citation] = field(default_factory=list)  # best sentence per passage, found before the answer
+    claims: list[ClaimCheck] = field(default_factory=list)  # per sentence of the reply: kept or removed, and why
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -39,6 +39,23 @@ class HashEmbedder:
         return self._vector(text)
 
 
+class FakeJudge:
+    """A claim judge that says yes when most (60%) of the claim's new content words are in the evidence."""
+
+    name = "fake-judge"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def support(self, question: str, claim: str, evidence: str) -> float:
+        from rag.text import content_words
+
+        self.calls.append((question, claim, evidence))
+        words = content_words(claim) - content_words(question)
+        share = len(words & content_words(evidence)) / len(words) if words else 1.0
+        return 0.9 if share >= 0.6 else 0.1
+
+
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
     return HashEmbedder()
@@ -51,6 +68,9 @@ def settings(tmp_path, monkeypatch):
 
     for var in [v for v in __import__("os").environ if v.startswith("RAG_")]:
         monkeypatch.delenv(var)
+    # Grounding tests script the chat model's replies; the claim judge is tested apart (tests/test_verify.py)
+    # with its own fake, so here it is off for settings made in-process and by the CLI alike.
+    monkeypatch.setenv("RAG_ANSWER__CHECK_CLAIMS", "false")
     return Settings(index=tmp_path / "index")
 
 

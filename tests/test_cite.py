@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.evidence import Evidence, select_sentence, verify_quote
-from rag.answer.ground import ground, unsupported_numbers
+from rag.answer.ground import ground
+from rag.answer.verify import unsupported_numbers
 from rag.answer.reply import ParsedReply, is_paraphrased_refusal, is_refusal, parse_reply
 from rag.text import clean_quote, normalise, normalise_with_map, sentence_spans
 from rag.text import loose_marker_numbers as marker_numbers

@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .evidence import Evidence
-from .ground import ground, unsupported_numbers
+from .ground import GroundedClaim, ground_claims
+from .verify import SupportJudge, judge_claims
 from ..config import Settings
 from ..errors import RagError
 from .prompts import answer_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
-from ..text import with_markers
-from ..types import REFUSAL, Answer, Citation, Passage, RefusalReason
+from ..text import tidy_text, with_markers
+from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -41,12 +42,14 @@ class Assistant:
     """A retriever and a chat model loaded once and reused across questions (CLI, UI, evaluation)."""
 
     def __init__(
-        self, settings: Settings | None = None, *, retriever: Searcher | None = None, llm: BaseChatModel | None = None
+        self, settings: Settings | None = None, *, retriever: Searcher | None = None, llm: BaseChatModel | None = None,
+        judge: SupportJudge | None = None,
     ):
         self.settings = settings or _load_settings()
         self._retriever = retriever
         self._llm = llm
         self._own_llm = llm is None
+        self._judge = judge
 
     @property
     def retriever(self) -> Searcher:
@@ -161,7 +164,7 @@ class Assistant:
         return "".join(parts)
 
     def _cite(self, result: Answer, raw: str, question: str, evidence: Evidence) -> None:
-        """Fill answer, citations and refusal from the raw reply."""
+        """Fill answer, citations, claim verdicts and refusal from the raw reply."""
         parsed = parse_reply(raw, len(result.passages))
         if is_refusal(raw) or is_paraphrased_refusal(parsed):
             _decline(result, RefusalReason.MODEL, None)
@@ -171,11 +174,51 @@ class Assistant:
             quotes = parsed.quotes
             parsed = parse_reply(with_markers(parsed.text, list(quotes)), len(result.passages))
             parsed.quotes = quotes
-        result.answer, result.citations = ground(parsed, evidence, question)
-        if not result.citations:
+        text, claims = ground_claims(parsed, evidence, question)
+        if not any(claim.citations for claim in claims):
             _decline(result, RefusalReason.NO_CITATION, None)
-        elif unsupported_numbers(result.answer, result.passages, question):
+            return
+        result.claims = self._check(claims, result.passages, question)
+        kept = [claim for claim, check in zip(claims, result.claims) if check.supported]
+        if not kept:
             _decline(result, RefusalReason.UNSUPPORTED, None)
+            return
+        for claim, check in zip(claims, result.claims):
+            if not check.supported:
+                text = text.replace(claim.sentence, "", 1)
+        result.answer = tidy_text(text)
+        result.citations = list({(c.n, c.start, c.end): c for claim in kept for c in claim.citations}.values())
+
+    def _check(self, claims: list[GroundedClaim], passages: list[Passage], question: str) -> list[ClaimCheck]:
+        """A verdict per claim: its quotes put to the judge, its names and numbers looked up in its passages."""
+        if not self.settings.answer.check_claims:
+            return [ClaimCheck(c.sentence, _numbers(c), supported=bool(c.citations)) for c in claims]
+        items = [(c.sentence, c.text, _numbers(c), _quotes(c), _cited_text(c, passages)) for c in claims]
+        return judge_claims(items, question, self.judge, self.settings.answer.support_threshold)
+
+    @property
+    def judge(self) -> SupportJudge:
+        """Who judges claim support: the configured judge, else the answering model itself."""
+        if self._judge is None:
+            from .verify import make_judge
+
+            self._judge = make_judge(self.settings, self.llm)
+        return self._judge
+
+
+def _numbers(claim: GroundedClaim) -> list[int]:
+    """The passage numbers a claim cites."""
+    return list(dict.fromkeys(c.n for c in claim.citations))
+
+
+def _quotes(claim: GroundedClaim) -> str:
+    """The claim's quotes as the judge reads them."""
+    return " ".join(f'"{" ".join(c.quote.split())}"' for c in claim.citations)
+
+
+def _cited_text(claim: GroundedClaim, passages: list[Passage]) -> str:
+    """The text of the passages a claim cites, where its names and numbers must appear."""
+    return " ".join(passages[n - 1].text for n in _numbers(claim) if 1 <= n <= len(passages))
 
 
 def _decline(result: Answer, reason: RefusalReason, on_token: TokenCallback | None) -> None:
@@ -201,6 +244,7 @@ def answer(
     *,
     retriever: Searcher | None = None,
     llm: BaseChatModel | None = None,
+    judge: SupportJudge | None = None,
     history: Sequence[Any] | None = None,
     filters: Filters | None = None,
     **callbacks: Any,
@@ -208,7 +252,7 @@ def answer(
     """Answer one question from the index (convenience over Assistant; pass retriever/llm to reuse them).
 
     `callbacks`: on_token, on_evidence, on_stage, as for Assistant.ask."""
-    return Assistant(settings, retriever=retriever, llm=llm).ask(question, history=history, filters=filters,
+    return Assistant(settings, retriever=retriever, llm=llm, judge=judge).ask(question, history=history, filters=filters,
                                                                   **callbacks)
 
 

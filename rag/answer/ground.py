@@ -8,12 +8,12 @@ or a sentence similar enough. Claims nothing backs lose their markers.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from dataclasses import dataclass
 
-from ..text import MARKER, word_count, with_markers
-from ..types import Citation, Passage
+from ..text import word_count, with_markers
+from ..types import Citation
 from .evidence import SUPPORT_MIN, Evidence, Scored
-from .reply import ParsedReply
+from .reply import Claim, ParsedReply
 
 # ---------------------------------------------------------------- grounding
 
@@ -21,29 +21,49 @@ REASSIGN_MARGIN = 0.1  # another passage must support a claim this much better t
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
 
 
+@dataclass
+class GroundedClaim:
+    """One answer sentence as finally displayed (markers corrected), its text without markers, and its quotes."""
+
+    sentence: str
+    text: str
+    citations: list[Citation]
+
+
 def ground(parsed: ParsedReply, evidence: Evidence, question: str = "") -> tuple[str, list[Citation]]:
-    """Answer text and citations. A claim with [n]: the model's quotes verified in passage n, else the best sentence
-    of passage n, or of a clearly better passage (whose number then replaces the model's). A claim without [n]:
-    a passage holding a quote it contains, or a sentence similar enough (SUPPORT_MIN); else it stays uncited.
-    A claim that no sentence supports (Evidence.supports) loses its markers and stays uncited."""
-    text = parsed.text
+    """Answer text and its citations, each (passage, span) once (see ground_claims)."""
+    text, claims = ground_claims(parsed, evidence, question)
     citations: dict[tuple[int, int, int], Citation] = {}
-    for claim in parsed.claims:
-        offered = [q for n in claim.numbers for q in parsed.quotes.get(n, [])]
-        if not evidence.supports(claim.text, question) and not any(evidence.find(q) for q in offered):
-            found = []  # e.g. world knowledge ("The capital of France is Paris [3]"): no passage backs it
-        elif claim.numbers:
-            found = [
-                c for n in claim.numbers for c in _support(evidence, claim.text, question, n, parsed.quotes.get(n, []))
-            ]
-        else:
-            found = [c for c in [_unmarked_support(evidence, claim.text, question)] if c]
-        for c in found:
+    for claim in claims:
+        for c in claim.citations:
             citations.setdefault((c.n, c.start, c.end), c)
-        numbers = list(dict.fromkeys(c.n for c in found))
-        if numbers != claim.numbers:
-            text = text.replace(claim.sentence, with_markers(claim.sentence, numbers), 1)
     return text, list(citations.values())
+
+
+def ground_claims(parsed: ParsedReply, evidence: Evidence, question: str = "") -> tuple[str, list[GroundedClaim]]:
+    """Answer text and its claims with their citations. A claim with [n]: the model's quotes verified in passage n,
+    else the best sentence of passage n, or of a clearly better passage (whose number then replaces the model's).
+    A claim without [n]: a passage holding a quote it contains, or a sentence similar enough (SUPPORT_MIN); else it
+    stays uncited. A claim that no sentence supports (Evidence.supports) loses its markers and stays uncited."""
+    text = parsed.text
+    grounded = []
+    for claim in parsed.claims:
+        found = _claim_support(evidence, claim, parsed.quotes, question)
+        numbers = list(dict.fromkeys(c.n for c in found))
+        sentence = claim.sentence if numbers == claim.numbers else with_markers(claim.sentence, numbers)
+        text = text.replace(claim.sentence, sentence, 1)
+        grounded.append(GroundedClaim(sentence, claim.text, found))
+    return text, grounded
+
+
+def _claim_support(evidence: Evidence, claim: Claim, quotes: dict[int, list[str]], question: str) -> list[Citation]:
+    """The citations backing one claim (none when nothing in the passages backs it)."""
+    offered = [q for n in claim.numbers for q in quotes.get(n, [])]
+    if not evidence.supports(claim.text, question) and not any(evidence.find(q) for q in offered):
+        return []  # e.g. world knowledge ("The capital of France is Paris [3]"): no passage backs it
+    if claim.numbers:
+        return [c for n in claim.numbers for c in _support(evidence, claim.text, question, n, quotes.get(n, []))]
+    return [c for c in [_unmarked_support(evidence, claim.text, question)] if c]
 
 
 def _support(evidence: Evidence, claim: str, question: str, n: int, offered: list[str]) -> list[Citation]:
@@ -80,30 +100,3 @@ def _unmarked_support(evidence: Evidence, claim: str, question: str) -> Citation
     if best and evidence.embedder is not None and best.similarity >= SUPPORT_MIN:
         return evidence.cite(best, claim)
     return None
-
-
-# ---------------------------------------------------------------- numbers
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NUMBER_WORDS = {
-    str(i): w
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
-    )
-} | {"30": "thirty", "40": "forty", "50": "fifty", "100": "hundred"}
-
-
-def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> list[str]:
-    """Numbers in the answer (markers aside) that no passage nor the question contains: a sign of invention."""
-    haystack = " ".join([question, *(p.text for p in passages)])
-    lowered = haystack.lower()
-    missing = []
-    for number in _NUMBER.findall(MARKER.sub(" ", answer)):
-        if re.search(rf"(?<!\d){re.escape(number)}(?!\d)", haystack):
-            continue
-        word = _NUMBER_WORDS.get(number)
-        if word and re.search(rf"\b{word}\b", lowered):
-            continue
-        missing.append(number)
-    return missing

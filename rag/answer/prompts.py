@@ -75,6 +75,11 @@ def load_template(name: str, folder: Path | None = None) -> PromptTemplate:
     return PromptTemplate(name, messages)
 
 
+def render_template(name: str, folder: Path | None = None, **values: str) -> list[BaseMessage]:
+    """Load prompts/<name>.md and fill it."""
+    return load_template(name, folder).render(**values)
+
+
 def neutralise(text: str) -> str:
     """Defang delimiter-like tags and chat control tokens: '<' and '>' become '‹' and '›'."""
     return _DELIMITER_LIKE.sub(lambda m: f"‹{m.group(1) or m.group(2)}›", text)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..text import LOOSE_MARKER, MARKER, clean_quote, format_markers, loose_marker_numbers, markers, normalise
+from ..text import LOOSE_MARKER, tidy_text, MARKER, clean_quote, format_markers, loose_marker_numbers, markers, normalise
 from ..types import REFUSAL
 
 _HEADER = re.compile(
@@ -126,11 +126,6 @@ def split_reply(raw: str) -> tuple[str, dict[int, list[str]]]:
     return "\n".join(answer_lines).strip(), quotes
 
 
-def _tidy(text: str) -> str:
-    """Collapse runs of spaces and remove spaces left before punctuation by removed markers."""
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-
-
 def parse_reply(raw: str, n_passages: int) -> ParsedReply:
     """Displayed text (markers canonical '[1][2]', invalid ones removed), claims, quotes and dropped numbers."""
     answer_text, quotes = split_reply(raw)
@@ -146,9 +141,9 @@ def parse_reply(raw: str, n_passages: int) -> ParsedReply:
         dropped.extend(n for n in numbers if not 1 <= n <= n_passages)
         return format_markers(n for n in dict.fromkeys(numbers) if 1 <= n <= n_passages)
 
-    text = _tidy(LOOSE_MARKER.sub(canonical, _INLINE_QUOTE.sub(lift_inline, answer_text)))
+    text = tidy_text(LOOSE_MARKER.sub(canonical, _INLINE_QUOTE.sub(lift_inline, answer_text)))
     claims = [
-        Claim(_tidy(LOOSE_MARKER.sub("", s)), markers(s), s)
+        Claim(tidy_text(LOOSE_MARKER.sub("", s)), markers(s), s)
         for s in _SENTENCE_END.split(text)
         if s.strip()
     ]

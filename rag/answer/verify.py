@@ -1,0 +1,169 @@
+"""Claim checking: is each answer sentence supported by the quote attached to it? A judge role behind a protocol.
+
+A verbatim quote proves the source says something, not that it says what the sentence claims. So every
+claim is put to a judge with its quotes: by default the answering model itself, asked a yes/no question
+whose answer is read as P(yes) from the token probabilities (one token, the prompt's prefix cached); any
+other chat model reads its reply as text; an NLI cross-encoder can be plugged in by path. Claims below the
+threshold are removed from the answer, and so are claims naming a number or a name their quotes lack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..text import MARKER, STOPWORDS, WORD, content_words
+from ..types import ClaimCheck, Passage
+from .prompts import neutralise, render_template
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+    from ..config import LLMSettings, Settings
+
+
+class SupportJudge(Protocol):
+    """Decides how likely `evidence` supports `claim` as an answer to `question` (0..1)."""
+
+    name: str
+
+    def support(self, question: str, claim: str, evidence: str) -> float: ...
+
+
+# ---------------------------------------------------------------- judges
+
+
+class ModelJudge:
+    """A chat model asked 'does the text support the answer?': P(yes) from token probabilities, else its words."""
+
+    def __init__(self, llm: BaseChatModel, settings: LLMSettings | None = None, prompts_dir: Path | None = None,
+                 name: str = "model"):
+        self.llm = llm
+        self.settings = settings
+        self.prompts_dir = prompts_dir
+        self.name = name
+
+    def support(self, question: str, claim: str, evidence: str) -> float:
+        """Probability that `evidence` supports `claim` (1.0/0.0 for models without token probabilities)."""
+        from ..llm.calls import call_errors_as_llm_error
+
+        messages = render_template("verify", self.prompts_dir, question=neutralise(question), claim=neutralise(claim),
+                                   evidence=neutralise(evidence))
+        with call_errors_as_llm_error(self.settings):
+            probabilities = getattr(self.llm, "token_probabilities", None)
+            if probabilities is not None:
+                p = probabilities(messages, ["yes", "no"])
+                total = p.get("yes", 0.0) + p.get("no", 0.0)
+                return p.get("yes", 0.0) / total if total > 0 else 0.0
+            reply = self.llm.invoke(messages).text
+        return 1.0 if re.match(r"\W*yes\b", reply, re.IGNORECASE) else 0.0
+
+
+class NliJudge:
+    """A sentence-transformers NLI cross-encoder (local path or name): P(entailment) of evidence -> claim."""
+
+    def __init__(self, model: str):
+        self.name = f"nli:{model}"
+        self._model_name = model
+        self._model: Any = None
+
+    def support(self, question: str, claim: str, evidence: str) -> float:
+        """Entailment probability from the model's softmax (label order read from its config)."""
+        import numpy as np
+
+        from ..search.rerank import load_cross_encoder
+
+        if self._model is None:
+            self._model = load_cross_encoder(self._model_name)
+        logits = np.asarray(self._model.predict([(evidence, f"{question} {claim}")]))[0]
+        probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        labels = {v.lower(): int(k) for k, v in getattr(self._model.model.config, "id2label", {}).items()}
+        return float(probs[labels.get("entailment", len(probs) - 1)])
+
+
+# ---------------------------------------------------------------- checks that need no model
+
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*\b")
+# Capitalised only because they start a sentence: not names.
+_STARTERS = STOPWORDS | frozenset(
+    "it they he she we i you there this these those also however according yes no its their his her our".split()
+)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = {
+    str(i): w
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+} | {"30": "thirty", "40": "forty", "50": "fifty", "100": "hundred"}
+
+
+def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> list[str]:
+    """Numbers in the answer (markers aside) that no passage nor the question contains: a sign of invention."""
+    haystack = " ".join([question, *(p.text for p in passages)])
+    lowered = haystack.lower()
+    missing = []
+    for number in _NUMBER.findall(MARKER.sub(" ", answer)):
+        if re.search(rf"(?<!\d){re.escape(number)}(?!\d)", haystack):
+            continue
+        word = _NUMBER_WORDS.get(number)
+        if word and re.search(rf"\b{word}\b", lowered):
+            continue
+        missing.append(number)
+    return missing
+
+
+def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str]:
+    """Numbers and capitalised names in the claim that neither its evidence nor the question contains."""
+    known = f"{evidence} {question}"
+    known_words = content_words(known)
+    missing = unsupported_numbers(claim, [], known)
+    for name in _NAME.findall(claim):
+        if name.lower() in _STARTERS:
+            continue
+        if name.lower()[:5] not in known_words and name not in known:
+            missing.append(name)
+    return list(dict.fromkeys(missing))
+
+
+def sentence_words(text: str) -> int:
+    """Words in a sentence (markers aside): one-word sentences like 'Yes.' are checked together with the question."""
+    return len(WORD.findall(text))
+
+
+def judge_claims(claims: Sequence[tuple[str, str, list[int], str, str]], question: str, judge: SupportJudge | None,
+                 threshold: float) -> list[ClaimCheck]:
+    """Verdicts for (sentence, text without markers, cited numbers, quotes, cited passages' text) in answer order."""
+    checks = []
+    for sentence, text, numbers, quotes, cited in claims:
+        check = ClaimCheck(sentence=sentence, citations=numbers)
+        if not quotes:
+            check.reason = "no quote backs it"
+        elif missing := missing_specifics(text, f"{quotes} {cited}", question):
+            check.reason = f"its passage does not contain {', '.join(missing[:3])}"
+        elif judge is None:
+            check.supported = True
+        else:
+            check.support = round(judge.support(question, text, quotes), 3)
+            check.supported = check.support >= threshold
+            check.reason = "" if check.supported else "its quote does not support it"
+        checks.append(check)
+    return checks
+
+
+def make_judge(settings: Settings, llm: BaseChatModel) -> SupportJudge:
+    """The judge settings.answer.judge names: the answering model when unset, an NLI model, or another chat model."""
+    spec = settings.answer.judge
+    folder = settings.answer.prompts_dir
+    if not spec:
+        return ModelJudge(llm, settings.llm, folder)
+    if spec.startswith("nli:"):
+        return NliJudge(spec[4:])
+    from ..llm.specs import get_chat_model, model_label
+
+    judge_settings = settings.llm.model_copy(update={"spec": spec, "max_tokens": 16})
+    return ModelJudge(get_chat_model(judge_settings), judge_settings, folder, name=model_label(judge_settings))

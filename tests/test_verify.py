@@ -1,0 +1,121 @@
+"""Claim checking: every displayed sentence is supported by its quote, or removed (with the reason shown)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from rag.answer.assistant import answer
+from rag.answer.verify import ModelJudge, judge_claims, missing_specifics
+from rag.types import REFUSAL, RefusalReason
+from tests.fakes import FakeChatModel
+
+from .conftest import FakeJudge, HashEmbedder
+from .test_answer import ARMENIA, _passage_numbers
+
+KYRGYZ = "Kyrgyzstan postponed the CSTO exercises on its territory"
+
+
+@pytest.fixture
+def checked(seed_index):
+    """Seed-index settings with the claim check on."""
+    seed_index.answer.check_claims = True
+    seed_index.answer.min_score = 0.1
+    return seed_index
+
+
+@pytest.fixture
+def retriever(checked):
+    from rag.search.retriever import Retriever
+
+    return Retriever(checked, embedder=HashEmbedder())
+
+
+def two_claims(messages: list[BaseMessage]) -> str:
+    """A reply with one supported claim and one whose cited passage says something else."""
+    numbered = _passage_numbers(messages)
+    right = next(k for k, text in numbered.items() if "CSTO refused to help" in text)
+    return (f"Armenia cancelled the exercises because the CSTO refused to help it against Azerbaijan [{right}]. "
+            f"Armenia also left the Eurasian Union in protest [{right}].")
+
+
+def test_an_unsupported_sentence_is_removed_and_reported(checked, retriever) -> None:
+    judge = FakeJudge()
+    result = answer(ARMENIA, checked, retriever=retriever, llm=FakeChatModel(two_claims), judge=judge)
+    assert not result.refused
+    assert "CSTO refused to help" in result.answer and "Eurasian" not in result.answer
+    kept, removed = result.claims
+    assert kept.supported and kept.support == 0.9 and not removed.supported
+    assert "Eurasian" in removed.sentence and removed.reason
+    assert len(judge.calls) >= 1 and all(evidence.startswith('"') for _, _, evidence in judge.calls)
+    assert all(c.verified for c in result.citations)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert [c["supported"] for c in data["claims"]] == [True, False]
+
+
+def test_nothing_supported_means_the_refusal(checked, retriever) -> None:
+    def wrong(messages: list[BaseMessage]) -> str:
+        numbered = _passage_numbers(messages)
+        n = next(k for k, text in numbered.items() if "CSTO refused to help" in text)
+        return f"Armenia cancelled the exercises because Turkey bombed Yerevan [{n}]."
+
+    result = answer(ARMENIA, checked, retriever=retriever, llm=FakeChatModel(wrong), judge=FakeJudge())
+    assert result.refused and result.answer == REFUSAL
+    assert result.refusal_reason in (RefusalReason.UNSUPPORTED, RefusalReason.NO_CITATION)
+    assert result.citations == []
+
+
+def test_the_judge_sees_the_quote_not_the_whole_passage(checked, retriever) -> None:
+    judge = FakeJudge()
+    answer(ARMENIA, checked, retriever=retriever, llm=FakeChatModel(two_claims), judge=judge)
+    question, claim, evidence = judge.calls[0]
+    assert "[" not in claim and claim.startswith("Armenia cancelled")
+    assert "CSTO refused to help" in evidence and len(evidence) < 600
+
+
+@pytest.mark.parametrize(
+    ("claim", "evidence", "missing"),
+    [
+        ("Kyrgyzstan postponed the drills.", "Kazakhstan postponed the drills.", ["Kyrgyzstan"]),
+        ("It took 7 minutes.", "He spoke for seven minutes.", []),
+        ("It exports 80 percent via Novorossiysk.", "About 80% goes through Novorossiysk.", []),
+        ("It exports 90 percent.", "About 80% goes abroad.", ["90"]),
+        ("Armenia cancelled the drills.", "Armenian officials cancelled the drills.", []),
+    ],
+)
+def test_missing_specifics(claim: str, evidence: str, missing: list[str]) -> None:
+    assert missing_specifics(claim, evidence) == missing
+
+
+def test_judge_claims_verdicts_and_reasons() -> None:
+    items = [
+        ("A [1].", "Kyrgyzstan postponed the drills", [1], '"Kazakhstan postponed the drills."', "Kazakhstan ..."),
+        ("B.", "Nothing backs this", [], "", ""),
+        ("C [2].", "The drills were postponed", [2], '"The drills were postponed in May."', "The drills ..."),
+    ]
+    first, second, third = judge_claims(items, "What happened?", FakeJudge(), threshold=0.5)
+    assert not first.supported and "Kyrgyzstan" in first.reason
+    assert not second.supported and second.reason == "no quote backs it"
+    assert third.supported and third.support == 0.9
+
+
+class ProbabilityModel(FakeChatModel):
+    """A fake chat model that also answers token_probabilities, like the local engine."""
+
+    def token_probabilities(self, messages, choices):
+        self.calls.append(list(messages))
+        text = messages[-1].text
+        return {"yes": 0.6, "no": 0.2} if "1932" in text else {"yes": 0.05, "no": 0.9}
+
+
+def test_model_judge_reads_token_probabilities() -> None:
+    judge = ModelJudge(ProbabilityModel([]))
+    assert judge.support("When?", "It opened in 1932.", '"The bridge opened in 1932."') == pytest.approx(0.75)
+    assert judge.support("When?", "It opened in 1950.", '"The bridge opened in 1932 or so."'.replace("1932", "19")) < 0.1
+
+
+def test_model_judge_reads_a_text_reply_from_other_models() -> None:
+    assert ModelJudge(FakeChatModel(["Yes."])).support("q", "c", '"e"') == 1.0
+    assert ModelJudge(FakeChatModel(["No, it does not."])).support("q", "c", '"e"') == 0.0
