@@ -69,6 +69,9 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
     max_tokens: int = Field(300, ge=16, description="Most tokens generated per answer.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
+    engine: Literal["auto", "xllamacpp", "llama-cpp"] = Field(
+        "auto", description="Engine for GGUF models: xllamacpp (prebuilt wheels; auto prefers it) or llama-cpp-python."
+    )
     n_threads: int | None = Field(None, description="CPU threads for the local model (default: one per core; fewer can be faster when the machine is busy).")
 
 
@@ -103,6 +106,21 @@ class UISettings(BaseModel):
     port: int = Field(7860, description="Port to listen on.")
     auth: str | None = Field(None, description="Basic auth as 'user:password'; unset means no login.")
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted by upload.")
+    index_root: Path | None = Field(
+        None,
+        description="Folder holding every index the UI may open or write (Settings tab, uploads); default: the "
+        "parent folder of the configured index. Read at start: changing it needs a restart.",
+    )
+
+
+class ServeSettings(BaseModel):
+    """HTTP API options (`rag serve`)."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on (beyond loopback an API key is required).")
+    port: int = Field(8000, description="Port to listen on.")
+    api_key: str | None = Field(None, description="Bearer token clients must send; unset means no key (loopback only).")
+    queue: int = Field(4, ge=0, description="Questions waiting for the model beyond the one being answered; more get 503.")
+    max_request_kb: int = Field(256, ge=1, description="Largest JSON request body accepted (uploads: ui.max_upload_mb).")
 
 
 class Settings(BaseSettings):
@@ -119,7 +137,18 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()
+    serve: ServeSettings = ServeSettings()
     max_file_mb: int = Field(100, ge=1, description="Files larger than this are skipped at ingestion.")
+    # Prose makes ~1,750 passages per MB (120-word passages, 20 overlapping); numbers and short words up to
+    # ~3,300. Text without spaces makes one passage per 100 characters (10,000 per MB): noise that would
+    # cost hours of embedding. Over budget, a file is skipped with its count in the reason.
+    max_passages_per_mb: int = Field(
+        4000, ge=1, description="Most passages a file may yield per MB of its size or text (at least 50 per file); "
+        "a file over budget is skipped as degenerate.",
+    )
+    write_lock_wait: float = Field(
+        10.0, ge=0.0, description="Seconds a second `rag index` on the same index waits for the first before refusing."
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

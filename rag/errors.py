@@ -23,6 +23,15 @@ class IndexFormatError(RagError):
     """The index exists but is corrupt or from an incompatible version."""
 
 
+class IndexDamagedError(IndexFormatError):
+    """Part of an index is missing or unreadable; `what` names the part, the message says how to recover."""
+
+    def __init__(self, root: object, what: str):
+        self.what = what
+        super().__init__(f"index {root} is damaged ({what}): rebuild it with `rag index PATH --rebuild --index {root}` "
+                         f"(`rag check --index {root}` lists every problem)")
+
+
 class ModelMismatchError(RagError):
     """The configured embedding model differs from the one the index was built with."""
 
@@ -33,3 +42,14 @@ class ModelLoadError(RagError):
 
 class LLMError(RagError):
     """The chat model could not be reached or answered with an error."""
+
+
+class IndexLockedError(RagError):
+    """Another process is writing the same index."""
+
+
+class IndexInterrupted(RagError):
+    """Ctrl-C during indexing, turned into one line saying the previous index is still live.
+
+    Not a KeyboardInterrupt on purpose: typer turns those into a silent exit 130 before the CLI can print.
+    """

@@ -6,7 +6,7 @@ import pytest
 
 from rag.errors import ConfigError, IndexNotFoundError, RagError
 from tests.fakes import FakeChatModel
-from rag.ui.render import follow_up_history, looks_like_follow_up
+from rag.answer.followup import follow_up_history, looks_like_follow_up
 from rag.ui.service import UPLOADS, RagService, safe_filename
 
 from .conftest import CORPUS

@@ -1,21 +1,36 @@
-"""Build or update an index from files: only new or changed documents are (re-)embedded."""
+"""Build or update an index from files: only new or changed documents are (re-)embedded.
+
+A write holds the index's writer lock from opening the old generation to flipping CURRENT, so two
+`rag index` runs never lose each other's documents; readers are never blocked. Files are vetted and
+read with a cap (rag/ingest/files.py), and a file making more passages than its size allows
+(`max_passages_per_mb`) is skipped before anything is embedded.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_document
 from ..config import Settings
 from .embed import Embedder
-from ..errors import ConfigError, IngestError
-from ..ingest.readers import SUPPORTED_NAMES, iter_files, load_document, unsupported_reason
+from ..errors import ConfigError, IndexInterrupted, IngestError, RagError
+from ..ingest.files import MB, Unreadable, discover, read_capped
+from ..ingest.readers import SUPPORTED_NAMES, load_document, source_name, text_name, unsupported_reason
+from .generations import CURRENT, check_index_folder, has_generations, make_root, read_pointer
+from .lock import writer_lock
+from .sources import claim_sources
 from .store import IndexContent, IndexStore, write_index
 from ..types import Chunk, Document, Skipped
+
+MIN_PASSAGE_BUDGET = 50  # passages any file may make, however small
 
 
 @dataclass
@@ -50,45 +65,40 @@ class Unchanged:
 
 def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False,
                known: dict[str, tuple[str, str]] | None = None) -> Iterator[Document | Skipped | Unchanged]:
-    """Ingest files and folders; documents carry their absolute path as identity.
+    """Ingest files and folders; documents carry their resolved path as identity.
 
     `known` maps indexed file paths to (content hash, source): files whose bytes still hash the
     same come back as Unchanged without text extraction (the slow part for PDFs).
     """
+    paths = [Path(p) for p in paths]
     for root in paths:
-        if not root.exists():
+        if not os.path.lexists(root):
             raise IngestError(f"{root} does not exist: give a file or folder to index")
-    files = [(f, root) for root in paths for f in iter_files([root])]
-    for file, root in _progress(files, progress, "Reading"):
-        if reason := unsupported_reason(file):
-            yield Skipped(source=str(file), reason=reason)
+    bar = _progress(list(discover(paths)), progress, "Reading")
+    for candidate in bar:
+        name = source_name(candidate.path, candidate.root)
+        _show_file(bar, name)
+        if skip := candidate.skip or unsupported_reason(candidate.path):
+            yield Skipped(name, skip)
             continue
-        data, digest = _known_bytes(file, known, max_file_mb) if known else (None, None)
-        key = str(file.resolve())
-        if digest is not None and digest == known[key][0]:
+        try:
+            data = read_capped(candidate.path, max_file_mb)
+        except Unreadable as error:
+            yield Skipped(name, str(error))
+            continue
+        key = text_name(candidate.real)
+        digest = hashlib.sha256(data).hexdigest()
+        if known and key in known and known[key][0] == digest:
             yield Unchanged(source=known[key][1], key=key, content_hash=digest)
             continue
-        item = load_document(file, root=root if root.is_dir() else None, max_file_mb=max_file_mb, data=data)
+        item = load_document(candidate.path, root=candidate.root, max_file_mb=max_file_mb, data=data)
         if isinstance(item, Document):
             item.path = key
         yield item
 
 
-def _known_bytes(file: Path, known: dict[str, tuple[str, str]], max_file_mb: int) -> tuple[bytes | None, str | None]:
-    """(bytes, sha256) of an already-indexed file, read once and reused for extraction if it changed."""
-    if str(file.resolve()) not in known:
-        return None, None
-    try:
-        if file.stat().st_size > max_file_mb * 1024 * 1024:
-            return None, None  # load_document reports it as too large
-        data = file.read_bytes()
-    except OSError:
-        return None, None  # load_document reports the problem
-    return data, hashlib.sha256(data).hexdigest()
-
-
 def _progress(items: list, enabled: bool, label: str) -> Iterable:
-    """Wrap a list in a tqdm bar when enabled."""
+    """Wrap a list in a tqdm bar counting files when enabled."""
     if not enabled:
         return items
     from tqdm import tqdm
@@ -96,27 +106,70 @@ def _progress(items: list, enabled: bool, label: str) -> Iterable:
     return tqdm(items, desc=label, unit="file", leave=False)
 
 
+def _show_file(bar: Iterable, name: str) -> None:
+    """Name the file being worked on beside a tqdm bar (control characters, e.g. newlines, shown as '?')."""
+    if hasattr(bar, "set_postfix_str"):
+        bar.set_postfix_str(re.sub(r"[\x00-\x1f\x7f]", "?", name)[-50:])
+
+
+@contextmanager
+def _writing(settings: Settings) -> Iterator[None]:
+    """Hold the index's writer lock; Ctrl-C becomes one line saying the previous index is still live."""
+    root = Path(settings.index)
+    before = _live_name(root)
+    try:
+        check_index_folder(root)
+        make_root(root)
+        with writer_lock(root, settings.write_lock_wait):
+            yield
+    except KeyboardInterrupt:
+        if _live_name(root) != before:  # interrupted while tidying up, after the new generation went live
+            raise IndexInterrupted(f"interrupted: {root} already serves the new index; run `rag index` again "
+                                   "to finish tidying up") from None
+        live = "the previous index is still live" if before else "no index was written"
+        raise IndexInterrupted(f"interrupted: nothing changed in {root}; {live}") from None
+
+
+def _live_name(root: Path) -> str | None:
+    """The generation CURRENT names, or None when there is none (or it cannot be read)."""
+    try:
+        return read_pointer(root)
+    except RagError:
+        return None
+
+
 def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embedder | None = None, prune: bool = False,
                 rebuild: bool = False, progress: bool = False) -> IndexReport:
     """Index files/folders into `settings.index`; deleted files under these folders are removed."""
     paths = [Path(p) for p in paths]
-    if embedder is None:
-        from .embed import get_embedder
+    with _writing(settings):
+        if embedder is None:
+            from .embed import get_embedder
 
-        embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
-    existing = _open_existing(settings.index, embedder, settings, rebuild)
-    known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} if existing else {}
-    items = read_files(paths, settings.max_file_mb, progress, known)
-    roots = [str(p.resolve()) for p in paths if p.is_dir()]
-    return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+            embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+        existing = _open_existing(settings.index, embedder, settings, rebuild)
+        try:
+            known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} \
+                if existing else {}
+            items = read_files(paths, settings.max_file_mb, progress, known)
+            roots = [text_name(os.path.realpath(p)) for p in paths if p.is_dir()]
+            return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+        finally:
+            if existing is not None:
+                existing.close()
 
 
 def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
                  roots: Sequence[str] = (), prune: bool = False, rebuild: bool = False,
                  progress: bool = False) -> IndexReport:
     """Merge documents into the index, embedding only what is new or changed, then write atomically."""
-    existing = _open_existing(settings.index, embedder, settings, rebuild)
-    return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+    with _writing(settings):
+        existing = _open_existing(settings.index, embedder, settings, rebuild)
+        try:
+            return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+        finally:
+            if existing is not None:
+                existing.close()
 
 
 def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
@@ -126,26 +179,36 @@ def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], 
     report = IndexReport()
     known = existing.document_ids_by_key() if existing else {}
     new_docs, keep_ids = _triage(items, known, report)
+    chunked = _within_budget(new_docs, settings, report)
+    new_docs = [doc for doc, _ in chunked]
     keep_ids += _untouched_ids(existing, known, {d.key for d in new_docs} | set(report.seen), roots, prune, report)
     if existing is None and not new_docs:
         reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:3])
         raise IngestError("no documents to index" + (f" ({reasons})" if reasons else "") +
                           f": give files of type {SUPPORTED_NAMES}")
+    previous = existing.sources_by_key() if existing else {}
+    kept = set(keep_ids)
+    claim_sources(new_docs, {previous[key] for key, (i, _) in known.items() if i in kept}, previous)
+    for doc in new_docs:
+        (report.updated if doc.key in known else report.added).append(doc.source)
     if existing and not report.changed and not rebuild:
         _finish(report, existing.manifest["counts"], started)
         return report
-    content, report.embedded_chunks = _assemble(existing, sorted(keep_ids), new_docs, embedder, settings, progress)
+    content, report.embedded_chunks = _assemble(existing, sorted(keep_ids), chunked, embedder, settings, progress)
+    claim_sources(content.documents, set(), previous)  # an index written before sources were unique may repeat one
     dim = existing.manifest["dim"] if existing and not new_docs else embedder.dim
+    if existing is not None:
+        existing.close()  # give the old generation up, so the write can remove it
     manifest = {"embedding_model": embedder.model_id, "dim": dim, "normalized": True,
                 "chunking": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "unit": "words"}}
-    write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold)
+    write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold, settings.write_lock_wait)
     _finish(report, {"documents": len(content.documents), "chunks": len(content.chunks)}, started)
     return report
 
 
 def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tuple[int, str]],
             report: IndexReport) -> tuple[list[Document], list[int]]:
-    """(documents to embed, ids of indexed documents kept as they are), recording each item in the report."""
+    """(documents to embed, ids of indexed documents kept as they are), recording unchanged and skipped items."""
     new_docs: dict[str, Document] = {}
     keep_ids: list[int] = []
     for item in items:
@@ -160,14 +223,36 @@ def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tu
         elif isinstance(item, Unchanged):  # the index changed since the file was checked
             report.skipped.append(Skipped(item.source, "changed in the index while reading: run `rag index` again"))
         else:
-            (report.updated if item.key in known else report.added).append(item.source)
             new_docs[item.key] = item
     return list(new_docs.values()), keep_ids
 
 
+def passage_budget(doc: Document, per_mb: int) -> int:
+    """Most passages a document may make: per MB of its file or of its text, whichever is larger."""
+    size = max(int(doc.metadata.get("bytes") or 0), len(doc.text.encode("utf-8", "replace")))
+    return max(MIN_PASSAGE_BUDGET, math.ceil(per_mb * size / MB))
+
+
+def _within_budget(docs: list[Document], settings: Settings,
+                   report: IndexReport) -> list[tuple[Document, list[Chunk]]]:
+    """Each document with its passages, in order; a document over its passage budget is skipped instead."""
+    chunked: list[tuple[Document, list[Chunk]]] = []
+    per_mb = settings.max_passages_per_mb
+    for doc in docs:
+        chunks = chunk_document(doc, 0, settings.chunk.size, settings.chunk.overlap)
+        budget = passage_budget(doc, per_mb)
+        if len(chunks) > budget:
+            reason = (f"degenerate text: {len(chunks):,} passages, over the budget of {budget:,} for its size "
+                      f"(setting max_passages_per_mb = {per_mb})")
+            report.skipped.append(Skipped(doc.source, reason))
+        else:
+            chunked.append((doc, chunks))
+    return chunked
+
+
 def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> IndexStore | None:
     """The current index to update, or None for a first build or a rebuild."""
-    if rebuild or not (root / "CURRENT").exists():
+    if rebuild or not (os.path.lexists(root / CURRENT) or has_generations(root)):
         return None
     store = IndexStore(root)
     store.check_model(embedder.model_id)
@@ -200,9 +285,9 @@ def _untouched_ids(existing: IndexStore | None, known: dict[str, tuple[int, str]
     return keep
 
 
-def _assemble(existing: IndexStore | None, keep_ids: list[int], new_docs: list[Document], embedder: Embedder,
-              settings: Settings, progress: bool) -> tuple[IndexContent, int]:
-    """Kept documents with their stored passages and vectors, then new documents chunked and embedded."""
+def _assemble(existing: IndexStore | None, keep_ids: list[int], chunked: list[tuple[Document, list[Chunk]]],
+              embedder: Embedder, settings: Settings, progress: bool) -> tuple[IndexContent, int]:
+    """Kept documents with their stored passages and vectors, then new documents' passages embedded."""
     import numpy as np
 
     documents: list[Document] = []
@@ -215,15 +300,36 @@ def _assemble(existing: IndexStore | None, keep_ids: list[int], new_docs: list[D
                 rows.append(chunk.id)
                 chunks.append(Chunk(doc_id=new_id, ordinal=chunk.ordinal, text=chunk.text, start=chunk.start, end=chunk.end))
     kept_vectors = np.asarray(existing.vectors[rows]) if existing is not None and rows else None
-    new_chunks = []
-    for doc in new_docs:
-        new_chunks += chunk_document(doc, len(documents), settings.chunk.size, settings.chunk.overlap)
+    new_chunks: list[Chunk] = []
+    for doc, doc_chunks in chunked:
+        for chunk in doc_chunks:
+            chunk.doc_id = len(documents)
+        new_chunks += doc_chunks
         documents.append(doc)
-    new_vectors = embedder.embed_documents([c.text for c in new_chunks], progress=progress) if new_chunks else None
+    new_vectors = _embed(new_chunks, documents, embedder, progress, settings.embed.batch_size) if new_chunks else None
     parts = [v for v in (kept_vectors, new_vectors) if v is not None]
     dim = parts[0].shape[1] if parts else (existing.manifest["dim"] if existing else embedder.dim)
     vectors = np.vstack(parts) if parts else np.zeros((0, dim), dtype="float32")
     return IndexContent(documents=documents, chunks=chunks + new_chunks, vectors=vectors), len(new_chunks)
+
+
+def _embed(chunks: list[Chunk], documents: list[Document], embedder: Embedder, progress: bool, batch_size: int):
+    """Embed passages; with progress, in slices under a bar that counts passages and names the file."""
+    import numpy as np
+
+    if not progress:
+        return embedder.embed_documents([c.text for c in chunks])
+    from tqdm import tqdm
+
+    step = max(1, batch_size * 4)
+    parts = []
+    with tqdm(total=len(chunks), desc="Embedding", unit="passage", leave=False) as bar:
+        for start in range(0, len(chunks), step):
+            piece = chunks[start : start + step]
+            _show_file(bar, documents[piece[-1].doc_id].source)
+            parts.append(embedder.embed_documents([c.text for c in piece]))
+            bar.update(len(piece))
+    return np.vstack(parts)
 
 
 def _finish(report: IndexReport, counts: dict[str, int], started: float) -> None:

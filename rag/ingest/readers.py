@@ -6,7 +6,6 @@ import hashlib
 import html as html_lib
 import io
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,15 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IngestError
 from ..types import Document, Skipped
 from .clean import clean_text, extract_date, guess_title
+from .degenerate import degenerate_reason
+from .files import MB, Unreadable, check_exist, discover, read_capped
 
 _BINARY_PROBE_BYTES = 8192
-
-
-class _Unreadable(Exception):
-    """A file that cannot be turned into text; the message is the one-line reason."""
 
 
 @dataclass
@@ -46,7 +42,7 @@ def _decode(data: bytes, declared: str | None = None) -> tuple[str, dict[str, An
         except UnicodeDecodeError:
             pass  # not UTF-16 after all: judge it like any other bytes
     if b"\x00" in data[:_BINARY_PROBE_BYTES]:
-        raise _Unreadable("binary file")
+        raise Unreadable("binary file")
     # Valid UTF-8 is almost never another encoding, so it wins over a (often wrong) declaration.
     for encoding in filter(None, ["utf-8-sig", declared]):
         try:
@@ -66,16 +62,21 @@ def _decode(data: bytes, declared: str | None = None) -> tuple[str, dict[str, An
 # ---------------------------------------------------------------- readers
 
 
-def _read_plain(data: bytes) -> _Extracted:
+def _read_plain(data: bytes, limit: int) -> _Extracted:
     """.txt and .md: the decoded text as is (Markdown is read as plain text)."""
     text, meta = _decode(data)
     return _Extracted(text, metadata=meta)
 
 
 def _html_title(markup: str) -> str | None:
-    """Text of the page's <title>, unescaped and on one line."""
-    match = re.search(r"<title[^>]*>(.*?)</title>", markup, re.I | re.S)
-    title = " ".join(html_lib.unescape(match.group(1)).split()) if match else ""
+    """Text of the page's first <title>, unescaped and on one line."""
+    # A bounded look: an unclosed <title> repeated 100,000 times must not make this quadratic.
+    opening = re.search(r"<title\b[^<>]{0,200}>", markup[:200_000], re.I)
+    if not opening:
+        return None
+    window = markup[opening.end() : opening.end() + 2_000]
+    end = window.lower().find("</title>")
+    title = " ".join(html_lib.unescape(window[:end]).split()) if end >= 0 else ""
     return title or None
 
 
@@ -89,13 +90,27 @@ def _html_text_fallback(markup: str) -> str:
     return soup.get_text("\n")
 
 
-def _read_html(data: bytes) -> _Extracted:
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _check_markup_has_text(markup: str) -> None:
+    """Refuse a big page that is all tags (100,000 nested divs): parsers spend seconds per MB on it for nothing."""
+    if len(markup) < 100_000:
+        return
+    outside_tags = len("".join(_TAG.sub(" ", markup).split()))
+    if outside_tags < 0.02 * len(markup):
+        raise Unreadable(f"degenerate text: markup without text ({outside_tags:,} characters outside tags in "
+                         f"{len(markup) / MB:.1f} MB)")
+
+
+def _read_html(data: bytes, limit: int) -> _Extracted:
     """.html/.htm: main text via trafilatura (BeautifulSoup fallback), title from <title>."""
     import trafilatura
     from trafilatura.metadata import extract_metadata
 
     charset = re.search(rb"""<meta[^>]+charset=["']?([\w-]+)""", data[:4096], re.I)
     markup, meta = _decode(data, charset.group(1).decode("ascii") if charset else None)
+    _check_markup_has_text(markup)
     try:
         text = trafilatura.extract(markup, include_comments=False, favor_recall=True) or ""
         date = extract_metadata(markup, extensive=False).date
@@ -134,23 +149,23 @@ def _pdf_title(reader: Any) -> str | None:
     return title if title and not placeholder else None
 
 
-def _read_pdf(data: bytes) -> _Extracted:
+def _read_pdf(data: bytes, limit: int) -> _Extracted:
     """.pdf via pypdf: pages joined by blank lines; metadata['pages'] = [[offset, page_no], ...]."""
     from pypdf import PdfReader
 
     if data and b"%PDF-" not in data[:1024]:
-        raise _Unreadable("malformed PDF: not a PDF file (no %PDF header)")
+        raise Unreadable("malformed PDF: not a PDF file (no %PDF header)")
     with _quiet_logger("pypdf"):
         try:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
-                raise _Unreadable("encrypted PDF (password needed)")
+                raise Unreadable("encrypted PDF (password needed)")
             page_texts = [page.extract_text() or "" for page in reader.pages]
             title = _pdf_title(reader)
-        except _Unreadable:
+        except Unreadable:
             raise
         except Exception as error:  # pypdf raises many types on damaged files
-            raise _Unreadable(_short_reason("PDF", error)) from None
+            raise Unreadable(_short_reason("PDF", error)) from None
     parts: list[str] = []
     pages: list[list[int]] = []
     offset = 0
@@ -177,20 +192,35 @@ def _docx_blocks(document: Any) -> Iterator[str]:
             yield block.text
 
 
-def _read_docx(data: bytes) -> _Extracted:
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse a zip (docx) whose members unpack to more than `limit` bytes, before unpacking any."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # zipfile never inflates a member beyond its declared size, so the directory is a real bound.
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise Unreadable(_short_reason("DOCX", error)) from None
+    if unpacked > limit:
+        raise Unreadable(f"DOCX unpacks to {unpacked // MB} MB, over the {limit // MB} MB limit (max_file_mb)")
+
+
+def _read_docx(data: bytes, limit: int) -> _Extracted:
     """.docx via python-docx: paragraphs and tables joined by blank lines."""
     import docx
 
+    _check_unpacked_size(data, limit)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = [block.strip() for block in _docx_blocks(document)]
         title = document.core_properties.title or None
     except Exception as error:  # zipfile/lxml/KeyError on damaged files
-        raise _Unreadable(_short_reason("DOCX", error)) from None
+        raise Unreadable(_short_reason("DOCX", error)) from None
     return _Extracted("\n\n".join(b for b in blocks if b), title=title)
 
 
-_READERS: dict[str, Callable[[bytes], _Extracted]] = {
+_READERS: dict[str, Callable[[bytes, int], _Extracted]] = {
     ".txt": _read_plain,
     ".md": _read_plain,
     ".html": _read_html,
@@ -212,78 +242,46 @@ def unsupported_reason(path: Path) -> str | None:
 # ---------------------------------------------------------------- files and documents
 
 
-def _walk(folder: Path) -> list[Path]:
-    """Non-hidden files under `folder`, recursively, sorted by relative path."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # prune .git etc.
-        found.extend(Path(dirpath, name) for name in filenames if not name.startswith("."))
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
-
-
-def _check_exist(paths: list[Path]) -> None:
-    """Raise IngestError for the first path that does not exist."""
-    for path in paths:
-        if not Path(path).exists():
-            raise IngestError(f"{path}: no such file or folder; check the path and try again.")
-
-
-def _files_with_roots(paths: list[Path]) -> Iterator[tuple[Path, Path | None]]:
-    """(file, root) pairs: root is the folder a file was found in, None for a named file."""
-    _check_exist(paths)
-    seen: set[Path] = set()
-    for path in map(Path, paths):
-        pairs = [(f, path) for f in _walk(path)] if path.is_dir() else [(path, None)]
-        for file, root in pairs:
-            key = file.resolve()
-            if key not in seen:
-                seen.add(key)
-                yield file, root
-
-
 def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Files named in `paths` and found (recursively, sorted, no hidden ones) in its folders."""
-    for file, _root in _files_with_roots(paths):
-        yield file
+    """Readable files named in `paths` and found (recursively, sorted, no hidden ones) in its folders."""
+    for candidate in discover(paths):
+        if candidate.skip is None:
+            yield candidate.path
 
 
-def _source_name(path: Path, root: Path | None) -> str:
+def text_name(name: str) -> str:
+    """A path or name as storable text: bytes that are not UTF-8 (surrogates) become \\xNN escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def source_name(path: Path, root: Path | None) -> str:
     """Path relative to `root` as a posix string, else the file name."""
     if root is not None:
         try:
-            return path.relative_to(root).as_posix()
+            return text_name(path.relative_to(root).as_posix())
         except ValueError:
             pass
-    return path.name
-
-
-def _read_bytes(path: Path, max_file_mb: int) -> bytes:
-    """File bytes, refusing files above the size limit."""
-    try:
-        size = path.stat().st_size
-        if size > max_file_mb * 1024 * 1024:
-            raise _Unreadable(f"larger than {max_file_mb} MB ({size / 1024 / 1024:.1f} MB)")
-        return path.read_bytes()
-    except OSError as error:
-        raise _Unreadable(f"cannot read file: {error.strerror or error}") from None
+    return text_name(path.name)
 
 
 def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100,
                   data: bytes | None = None) -> Document | Skipped:
     """Read, extract and clean one file (or its `data`, already read); Skipped with a one-line reason."""
     path = Path(path)
-    source = _source_name(path, root)
+    source = source_name(path, root)
     suffix = path.suffix.lower()
     if reason := unsupported_reason(path):
         return Skipped(source, reason)
     try:
-        data = _read_bytes(path, max_file_mb) if data is None else data
-        extracted = _READERS[suffix](data)
-    except _Unreadable as error:
+        data = read_capped(path, max_file_mb) if data is None else data
+        extracted = _READERS[suffix](data, max_file_mb * MB)
+    except Unreadable as error:
         return Skipped(source, str(error))
     text, offset_map = clean_text(extracted.text)
     if not text.strip():
         return Skipped(source, "no text")
+    if reason := degenerate_reason(text):
+        return Skipped(source, f"degenerate text: {reason}")
     return Document(
         source=source,
         original=extracted.text,
@@ -292,11 +290,12 @@ def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100,
         title=extracted.title or guess_title(text, fallback=path.stem),
         content_hash=hashlib.sha256(data).hexdigest(),
         date=extracted.date or extract_date(text),
-        metadata={"type": suffix.lstrip("."), **extracted.metadata},
+        metadata={"type": suffix.lstrip("."), "bytes": len(data), **extracted.metadata},
     )
 
 
 def load_documents(paths: list[Path], max_file_mb: int = 100) -> Iterator[Document | Skipped]:
     """Documents (or Skipped) for every file in `paths`; raises IngestError for a missing path."""
-    _check_exist(paths)  # eagerly, so the error comes before any work
-    return (load_document(file, root, max_file_mb) for file, root in _files_with_roots(paths))
+    check_exist([Path(p) for p in paths])  # eagerly, so the error comes before any work
+    return (Skipped(source_name(c.path, c.root), c.skip) if c.skip else load_document(c.path, c.root, max_file_mb)
+            for c in discover(paths))

@@ -18,9 +18,10 @@ import gradio as gr  # noqa: E402
 
 from ..config import load_settings
 from ..errors import RagError
+from ..answer.followup import follow_up_history
 from ..ingest.readers import SUPPORTED_SUFFIXES
 from . import render
-from .service import RagService, launch_options, parse_auth
+from .service import RagService, check_exposure, launch_options, parse_auth
 
 log = logging.getLogger("rag.app")
 
@@ -99,7 +100,7 @@ def make_handlers(service: RagService) -> dict[str, Any]:
             return
         chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
         yield chat, "", render.render_panel(session["panels"]), session
-        history = render.follow_up_history(session["answers"], question)
+        history = follow_up_history(session["answers"], question)
         turn = len(session["panels"]) + 1
 
         def job(on_token: Callable[[str], None]) -> tuple[Any, str]:
@@ -231,6 +232,7 @@ def serve(service: RagService, host: str | None = None, port: int | None = None,
     """Launch the UI for a service (blocks): queue on, uploads capped, optional basic auth."""
     settings = service.settings
     host, port = launch_options(settings, host, port)
+    check_exposure(host, settings.ui.auth, share)
     auth = parse_auth(settings.ui.auth)
     problem = service.warm_up()
     if problem:

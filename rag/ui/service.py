@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-import shutil
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ class RagService:
         self._llm_from_settings = llm is None  # False while a model passed in by the caller is in use
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
+        # Fixed for the life of the process: a request can switch indexes only below this folder.
+        root = settings.ui.index_root or Path(settings.index).expanduser().resolve().parent
+        self.index_root = Path(root).expanduser().resolve()
 
     # ------------------------------------------------------------ loading
 
@@ -86,13 +90,23 @@ class RagService:
         return self._embedder
 
     def retriever(self) -> Retriever:
-        """The retriever over the current index (reopened after uploads or an index switch)."""
+        """The retriever over the live generation: reopened after uploads, an index switch or an outside `rag index`."""
         with self._lock:
+            if self._retriever is not None and not self._retriever.store.is_current():
+                self._drop_retriever()  # another process flipped CURRENT: the next question reads the new one
             if self._retriever is None:
                 from ..search.retriever import Retriever
 
                 self._retriever = Retriever(self.settings, embedder=self.embedder())
             return self._retriever
+
+    def _drop_retriever(self) -> None:
+        """Forget the retriever; the next question reopens the index.
+
+        Not closed here: a search running outside the lock (the API) may still use it. Its store gives
+        the generation back to writers when the last reference goes (CPython frees it at once).
+        """
+        self._retriever = None
 
     def llm(self):
         """The chat model (built once; a local model loads its weights on first use)."""
@@ -121,15 +135,17 @@ class RagService:
     # ------------------------------------------------------------ questions
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (),
-            on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer a question (a follow-up when history is given) with the shared models."""
+            on_token: Callable[[str], None] | None = None, **callbacks: Any) -> Answer:
+        """Answer a question (a follow-up when history is given) with the shared models.
+
+        `callbacks`: on_evidence and on_stage, as for Assistant.ask."""
         from ..answer.assistant import answer
 
         if not question.strip():
             raise RagError("the question is empty: type a question first")
         with self._lock:
             return answer(question, self.settings, retriever=self.retriever(), llm=self.llm(),
-                          on_token=on_token, history=list(history) or None)
+                          on_token=on_token, history=list(history) or None, **callbacks)
 
     # ------------------------------------------------------------ documents and uploads
 
@@ -138,51 +154,90 @@ class RagService:
         from ..index.store import IndexStore
 
         try:  # a fresh look at the live generation: no need to wait for a question being answered
-            return IndexStore(self.settings.index).documents()
+            with IndexStore(self.settings.index) as store:
+                return store.documents()
         except IndexNotFoundError:
             return []
 
     def upload(self, files: Sequence[str | Path], progress: bool = False) -> UploadResult:
         """Copy files into <index>/uploads under safe names and index them; refuse oversized or unsupported ones."""
         from ..index.build import read_files, update_index
-        from ..ingest.readers import SUPPORTED_NAMES, unsupported_reason
 
-        limit = self.settings.ui.max_upload_mb
         with self._lock:
-            folder = Path(self.settings.index) / UPLOADS
+            folder = self._uploads_folder()
             saved, rejected = [], []
             for file in map(Path, files):
                 name = safe_filename(file.name)
-                if reason := unsupported_reason(Path(name)):
-                    rejected.append((name, f"{reason}: use {SUPPORTED_NAMES}"))
-                elif not file.is_file():
-                    rejected.append((name, "the uploaded file is missing"))
-                elif file.stat().st_size > limit * 1024 * 1024:
-                    rejected.append((name, f"larger than {limit} MB (settings ui.max_upload_mb)"))
+                outcome = self._save_upload(file, folder / name)
+                if isinstance(outcome, Path):
+                    saved.append(outcome)
                 else:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    saved.append(Path(shutil.copyfile(file, folder / name)))
+                    rejected.append((name, outcome))
             if not saved:
                 return UploadResult(None, rejected)
+            self._drop_retriever()  # release the live generation, so the write can remove it
             items = read_files(saved, self.settings.max_file_mb, progress)
             report = update_index(self.settings, items, self.embedder(), progress=progress)
-            if report.changed:
-                self._retriever = None  # the next question opens the new generation
             return UploadResult(report, rejected)
+
+    def _uploads_folder(self) -> Path:
+        """<index>/uploads, a real folder inside an index folder (never a folder that holds no index)."""
+        from ..index.generations import check_index_folder
+
+        root = Path(self.settings.index)
+        check_index_folder(root)
+        folder = root / UPLOADS
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ConfigError(f"{folder} is not a plain folder: uploads go only into a real folder inside the index")
+        return folder
+
+    def _save_upload(self, file: Path, target: Path) -> Path | str:
+        """Copy one upload to `target` (0644, replacing, never following a link there); the saved path or why not."""
+        from ..ingest.files import Unreadable, read_capped
+        from ..ingest.readers import SUPPORTED_NAMES, unsupported_reason
+
+        if reason := unsupported_reason(target):
+            return f"{reason}: use {SUPPORTED_NAMES}"
+        if not file.is_file():
+            return "the uploaded file is missing"
+        try:  # the cap counts bytes actually read, whatever stat says
+            data = read_capped(file, self.settings.ui.max_upload_mb, setting="ui.max_upload_mb")
+        except Unreadable as error:
+            return str(error)
+        if not target.parent.is_dir():
+            from ..index.generations import DIR_MODE, make_root
+
+            make_root(target.parent.parent)
+            target.parent.mkdir()
+            os.chmod(target.parent, DIR_MODE)
+        tmp = target.with_name(f".upload-{uuid.uuid4().hex[:8]}")
+        tmp.write_bytes(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)  # replaces a planted symlink itself, never writes through it
+        return target
 
     # ------------------------------------------------------------ settings
 
     def configure(self, index: str | Path | None = None, llm_spec: str | None = None, top_k: int | None = None) -> None:
         """Switch index, chat model or passages per answer for everyone; bad values raise a one-line RagError."""
         with self._lock:
+            target = self.allowed_index(index) if index is not None else None
             if llm_spec is not None and llm_spec.strip() != self.settings.llm.spec:
                 self._switch_llm(llm_spec.strip())
-            if index is not None and Path(index) != Path(self.settings.index):
-                self.settings.index = Path(index)
-                self._retriever = None
+            if target is not None and target != Path(self.settings.index).resolve():
+                self.settings.index = target
+                self._drop_retriever()
             if top_k is not None:
                 self.settings.answer.passages = int(top_k)
                 self.settings.retrieve.k = max(self.settings.retrieve.k, int(top_k))
+
+    def allowed_index(self, index: str | Path) -> Path:
+        """The resolved index folder, if it lies inside the index root; else a one-line ConfigError."""
+        target = Path(index).expanduser().resolve()
+        if self.index_root not in target.parents:
+            raise ConfigError(f"{index} is outside the index root {self.index_root}: choose a folder inside it "
+                              "(setting ui.index_root, read at start)")
+        return target
 
     def _switch_llm(self, spec: str) -> None:
         """Build the new chat model first, so a bad spec or missing key leaves the old one in place."""
@@ -198,8 +253,8 @@ class RagService:
     def index_choices(self) -> list[str]:
         """Index folders next to the current one (folders holding a CURRENT pointer), current first."""
         current = Path(self.settings.index)
-        found = [str(p.parent) for p in sorted(current.parent.glob("*/CURRENT"))] if current.parent.is_dir() else []
-        return [str(current)] + [f for f in found if Path(f) != current]
+        found = [str(p.parent) for p in sorted(self.index_root.glob("*/CURRENT"))] if self.index_root.is_dir() else []
+        return [str(current)] + [f for f in found if Path(f).resolve() != current.resolve()]
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -210,6 +265,26 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise ConfigError("ui.auth must look like 'user:password' (RAG_UI__AUTH)")
     return user, password
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address stays on this machine: localhost, 127.0.0.0/8 or ::1."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # "", "0.0.0.0" parses; a host name other than localhost may resolve anywhere
+        return False
+
+
+def check_exposure(host: str, auth: str | None, share: bool = False) -> None:
+    """Refuse (ConfigError, one line) to serve beyond loopback, or through a share link, without a login."""
+    if parse_auth(auth) or (is_loopback(host) and not share):
+        return
+    where = "through a public share link" if share else f"on {host or 'every interface'}"
+    raise ConfigError(f"the UI would be reachable from other machines {where} without a login: "
+                      "set RAG_UI__AUTH=user:password, or listen on 127.0.0.1")
 
 
 def launch_options(settings: Settings, host: str | None = None, port: int | None = None) -> tuple[str, int]:
