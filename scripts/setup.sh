@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Create .venv and install rag with the CPU build of torch, the local LLM and the UI.
+# Create .venv and install rag with the CPU build of torch, the local LLM (xllamacpp, prebuilt), the UI and the API.
 # Idempotent: a second run only checks what is there. Override with env vars:
-#   RAG_EXTRAS     extras to install (default: local,ui,eval,test)
+#   RAG_EXTRAS     extras to install (default: local,onnx,ui,serve,eval,test)
 #   RAG_TORCH      torch requirement (default: torch==2.13.0, the CPU build here)
 #   RAG_TORCH_INDEX_URL  a PyTorch CPU wheel index, where pip's default finds only CUDA builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${RAG_VENV:-.venv}
-EXTRAS=${RAG_EXTRAS:-local,ui,eval,test}
+EXTRAS=${RAG_EXTRAS:-local,onnx,ui,serve,eval,test}
 TORCH=${RAG_TORCH:-torch==2.13.0}
 PY=${PYTHON:-python3}
 
@@ -29,10 +29,6 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.version.cuda is not None)" 2>/dev/null ||
     echo "warning: this torch is a CUDA build (large); set RAG_TORCH_INDEX_URL to a CPU wheel index for the CPU build" >&2
 fi
-case ",$EXTRAS," in
-  *,local,*) "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null ||
-    echo "==> installing llama-cpp-python: it compiles from source, which takes 9-20 minutes on 2 cores (once; pip caches the wheel)";;
-esac
 echo "==> installing rag[$EXTRAS]"
 pip_quiet install -q -e ".[$EXTRAS]"
 rm -f "$VENV"/.rag-setup-*

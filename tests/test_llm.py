@@ -103,7 +103,7 @@ def test_missing_gguf_is_config_error(tmp_path: Path) -> None:
 def test_gguf_model_is_lazy(tmp_path: Path, llama_installed: None) -> None:
     path = tmp_path / "tiny.gguf"
     path.write_bytes(b"not really a model")
-    model = get_chat_model(LLMSettings(spec=str(path), temperature=0.5, max_tokens=64, n_threads=3))
+    model = get_chat_model(LLMSettings(spec=str(path), temperature=0.5, max_tokens=64, n_threads=3, engine="llama-cpp"))
     assert isinstance(model, LlamaCppChatModel)  # built without loading anything
     assert (model.model_path, model.temperature, model.max_tokens, model.n_threads) == (str(path), 0.5, 64, 3)
 
@@ -120,7 +120,7 @@ def test_local_spec_uses_assembled_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, llama_installed: None
 ) -> None:
     monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: tmp_path / "m.gguf")
-    model = get_chat_model(LLMSettings(spec="local"))
+    model = get_chat_model(LLMSettings(spec="local", engine="llama-cpp"))
     assert isinstance(model, LlamaCppChatModel)
     assert model.model_path == str(tmp_path / "m.gguf") and model.model_name == local.MODEL_NAME
 
@@ -463,7 +463,7 @@ def stub_llama(monkeypatch: pytest.MonkeyPatch) -> StubLlama:
 
 
 def test_llama_wrapper_streams_and_shares_model(stub_llama: StubLlama, tmp_path: Path, llama_installed: None) -> None:
-    settings = LLMSettings(spec=str(tmp_path / "m.gguf"), max_tokens=20, n_threads=2)
+    settings = LLMSettings(spec=str(tmp_path / "m.gguf"), max_tokens=20, n_threads=2, engine="llama-cpp")
     (tmp_path / "m.gguf").write_bytes(b"x")
     model = get_chat_model(settings)
     prompt = [SystemMessage("sys"), HumanMessage("q"), AIMessage("a"), HumanMessage("q2")]
@@ -499,7 +499,26 @@ def test_llama_cpp_missing_is_model_load_error(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: pytest.fail("assembled without llama.cpp"))
     for spec in ("local", str(tmp_path / "m.gguf")):
         with pytest.raises(ModelLoadError, match="pip install llama-cpp-python"):
-            get_chat_model(LLMSettings(spec=spec))
+            get_chat_model(LLMSettings(spec=spec, engine="llama-cpp"))
+
+
+def test_the_default_engine_is_xllamacpp_and_its_absence_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rag.llm.xllama import XLlamaChatModel
+
+    monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: tmp_path / "m.gguf")
+    monkeypatch.setattr("rag.llm.specs.importlib.util.find_spec", lambda name: object())
+    monkeypatch.setattr("rag.llm.xllama.importlib.util.find_spec", lambda name: object())
+    model = get_chat_model(LLMSettings(spec="local", n_threads=2))
+    assert isinstance(model, XLlamaChatModel) and model.model_path == str(tmp_path / "m.gguf")
+    assert model_label(LLMSettings()) == "local:qwen2.5-coder-1.5b-instruct-q4_k_m"
+    monkeypatch.setattr("rag.llm.xllama.importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("rag.llm.specs.importlib.util.find_spec", lambda name: None)
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: pytest.fail("assembled without an engine"))
+    with pytest.raises(ModelLoadError, match="pip install xllamacpp"):
+        get_chat_model(LLMSettings(spec="local"))
 
 
 def test_invalid_gguf_is_model_load_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from ..config import LLMSettings
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelLoadError
 from .local import MODEL_NAME, LlamaCppChatModel, assemble_local_model, default_threads, require_llama_cpp
 
 ACCEPTED_SPECS = (
@@ -79,22 +80,49 @@ def get_chat_model(settings: LLMSettings) -> BaseChatModel:
     """The LangChain chat model described by `settings` (local models load lazily, once per process)."""
     spec = parse_spec(settings.spec, settings.base_url)
     if spec.kind == "local":
-        require_llama_cpp()  # before assembling a gigabyte that could not be run
-        return _llama_model(assemble_local_model(), MODEL_NAME, settings)
+        engine = local_engine(settings.engine)  # before assembling a gigabyte that could not be run
+        return _gguf_model(engine, assemble_local_model(), MODEL_NAME, settings)
     if spec.kind == "gguf":
         assert spec.path is not None
         if not spec.path.is_file():
             raise ConfigError(f"GGUF model file not found: {spec.path} (check RAG_LLM__SPEC)")
-        require_llama_cpp()
-        return _llama_model(spec.path, spec.path.stem, settings)
+        return _gguf_model(local_engine(settings.engine), spec.path, spec.path.stem, settings)
     if spec.kind == "server":
         return _server_model(spec, settings)
     return _provider_model(spec, settings)
 
 
-def _llama_model(path: Path, name: str, settings: LLMSettings) -> LlamaCppChatModel:
-    """A llama.cpp chat model for a GGUF file."""
-    return LlamaCppChatModel(
+def local_engine(choice: str = "auto") -> str:
+    """Which engine runs GGUF files: xllamacpp (prebuilt wheels, the default) or llama-cpp-python."""
+    from .xllama import require_xllamacpp
+
+    if choice == "llama-cpp":
+        require_llama_cpp()
+        return "llama-cpp"
+    if choice == "auto" and importlib.util.find_spec("xllamacpp") is None and _has_llama_cpp():
+        return "llama-cpp"
+    require_xllamacpp()
+    return "xllamacpp"
+
+
+def _has_llama_cpp() -> bool:
+    """Whether llama-cpp-python is importable (without importing it)."""
+    try:
+        require_llama_cpp()
+    except ModelLoadError:
+        return False
+    return True
+
+
+def _gguf_model(engine: str, path: Path, name: str, settings: LLMSettings) -> BaseChatModel:
+    """A chat model running a GGUF file on the chosen engine."""
+    if engine == "llama-cpp":
+        model_class: type[BaseChatModel] = LlamaCppChatModel
+    else:
+        from .xllama import XLlamaChatModel
+
+        model_class = XLlamaChatModel
+    return model_class(
         model_path=str(path),
         model_name=name,
         temperature=settings.temperature,
@@ -206,7 +234,7 @@ def chat_model_label(model: BaseChatModel) -> str:
     """Short name of a chat model built elsewhere and passed in (tests, the UI, evaluation)."""
     kind = getattr(model, "_llm_type", "")
     name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
-    return f"local:{name}" if kind == "llama-cpp" else name
+    return f"local:{name}" if kind in ("llama-cpp", "xllamacpp") else name
 
 
 def first_line(exc: BaseException, limit: int = 300) -> str:
