@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,7 +12,6 @@ import typer
 
 from . import __version__
 from .errors import RagError
-from .types import RefusalReason
 
 app = typer.Typer(
     help="Answer questions from your documents, with verified quotes.",
@@ -136,6 +136,28 @@ def docs(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
         typer.echo(f"  {row['source']}  {row['date'] or '-'}  {row['chunks']} chunks  {row['title'][:70]}")
 
 
+@app.command()
+def check(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
+    """Validate an index (files, counts, vectors, spans); exits 1 listing every problem."""
+    from .index.check import check_index
+
+    settings = _settings(index=index_dir)
+    result = check_index(settings.index)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        counts = f"{result.counts.get('documents', '?')} documents, {result.counts.get('chunks', '?')} chunks"
+        typer.echo(f"{'ok' if result.ok else 'damaged'}: {settings.index} ({result.generation or 'no generation'}; {counts})")
+        for problem in result.problems:
+            typer.echo(f"  problem: {problem}")
+        for note in result.notes:
+            typer.echo(f"  note: {note}")
+        if not result.ok:
+            typer.echo(f"Run `rag index PATH --rebuild --index {settings.index}` to rebuild it.")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @app.command("eval")
 def eval_command(
     gold: Annotated[Optional[Path], typer.Argument(help="Gold questions (JSONL; see docs/eval.md).")] = None,
@@ -189,7 +211,7 @@ def ui(
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question to answer from the indexed documents.")],
+    question: Annotated[str, typer.Argument(help="The question to answer from the indexed documents ('-' reads it from stdin).")],
     llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model: local (default), a .gguf path, provider:model "
                                                "(openai:gpt-4o-mini, anthropic:..., ollama:llama3.1) [env: RAG_LLM__SPEC].")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server URL [env: RAG_LLM__BASE_URL].")] = None,
@@ -200,11 +222,17 @@ def ask(
     until: UntilOpt = None,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
+    output: Annotated[str, typer.Option("--format", help="text (streamed), json or markdown.")] = "text",
 ) -> None:
-    """Answer a question from your documents, citing verified quotes."""
+    """Answer a question from your documents, citing verified quotes. Exit code 0 answered, 3 declined, 1 error."""
     from .answer.assistant import Assistant
     from .search.filters import Filters
+    from . import terminal
 
+    output = "json" if json_out else output
+    if output not in ("text", "json", "markdown"):
+        raise RagError(f"unknown --format {output!r}: use text, json or markdown")
+    question = sys.stdin.read().strip() if question == "-" else question
     settings = _settings(index=index_dir, **{"llm.spec": llm, "llm.base_url": base_url, "answer.passages": passages,
                                              "llm.max_tokens": max_tokens})
     shown: list[str] = []
@@ -213,58 +241,52 @@ def ask(
         shown.append(text)
         typer.echo(text, nl=False)
 
-    live = {} if json_out else {"on_token": on_token, "on_evidence": _print_evidence}
+    live = {"on_token": on_token, "on_evidence": terminal.print_evidence} if output == "text" else {}
     result = Assistant(settings).ask(question, filters=Filters(source, since, until), **live)
-    if json_out:
+    if output == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif output == "markdown":
+        typer.echo(terminal.markdown(result), nl=False)
     else:
-        _print_sources(result, settings, "".join(shown))
+        terminal.print_text(result, "".join(shown))
+    raise typer.Exit(terminal.exit_code(result))
 
 
-def _print_evidence(evidence) -> None:
-    """Evidence first, on stderr while the model writes: the best-matching sentence of each retrieved passage."""
-    if not evidence:
-        return
-    typer.secho("Evidence found (retrieved, not yet an answer; each sentence is the file's text at its offsets):",
-                dim=True, err=True)
-    for c in evidence:
-        typer.secho(f'  [{c.n}] {c.source}, chars {c.start}-{c.end}: "{" ".join(c.quote.split())}"', dim=True, err=True)
-    typer.secho("Answer:", dim=True, err=True)
+@app.command()
+def chat(
+    llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec [env: RAG_LLM__SPEC].")] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Talk to your documents in the terminal: follow-ups, /sources, /quit; in a pipe, one question per line."""
+    from .answer.assistant import Assistant
+    from .chat import run_chat
+
+    raise typer.Exit(run_chat(Assistant(_settings(index=index_dir, **{"llm.spec": llm}))))
 
 
-def _print_sources(result, settings, shown: str) -> None:
-    """After the streamed answer: why it was declined, or the checked answer (if citations changed) and its sources."""
-    typer.echo("")
-    if result.refused:
-        if result.refusal_reason:
-            typer.secho(f"({result.refusal_reason.wording})", dim=True, err=True)
-        if result.refusal_reason in (RefusalReason.NO_CITATION, RefusalReason.UNSUPPORTED):
-            typer.echo(result.answer)
-        return
-    from .answer.reply import parse_reply
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option("--host", help="Interface [env: RAG_SERVE__HOST; default 127.0.0.1].")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port [env: RAG_SERVE__PORT; default 8000].")] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Serve the HTTP API: OpenAI-compatible /v1/chat/completions with citations, /v1/search, /v1/ask, /docs."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise RagError("rag serve needs fastapi and uvicorn: pip install 'rag[serve]'") from None
+    from .api.server import check_exposure, serve as run_server
+    from .ui.service import RagService
 
-    if result.answer != parse_reply(shown, len(result.passages)).text:  # markers added or corrected after streaming
-        typer.echo(f"\nWith checked citations: {result.answer}")
-    if result.citations:
-        typer.echo("\nSources:")
-    for c in result.citations:
-        mark = ("✓" if c.method == "model" else "✓ selected") if c.verified else "✗ unverified"
-        quote = " ".join(c.quote.split())
-        typer.echo(f'[{c.n}] {c.source}, chars {c.start}-{c.end} {mark}: "{quote}"')
-    if result.dropped_citations:
-        typer.secho(f"(dropped citations to missing passages: {result.dropped_citations})", dim=True, err=True)
-    _print_claims(result.claims)
-
-
-def _print_claims(claims) -> None:
-    """What the claim check removed, and why (kept sentences are the answer above)."""
-    removed = [c for c in claims if not c.supported]
-    judged = [c for c in claims if c.support is not None]
-    if judged:
-        typer.secho(f"Claims checked: {len(claims) - len(removed)} of {len(claims)} supported by their quotes.",
-                    dim=True, err=True)
-    for c in removed:
-        typer.secho(f"  removed: {c.sentence.strip()} ({c.reason})", dim=True, err=True)
+    settings = _settings(index=index_dir, **{"serve.host": host, "serve.port": port})
+    check_exposure(settings.serve.host, settings.serve.api_key)
+    service = RagService(settings)
+    problem = service.warm_up()
+    if problem:
+        typer.secho(f"note: {problem}", err=True)
+    typer.echo(f"rag API on http://{settings.serve.host}:{settings.serve.port} (docs at /docs)", err=True)
+    run_server(service, settings.serve.host, settings.serve.port)
 
 
 def _check_question(question: str) -> None:
@@ -275,6 +297,9 @@ def _check_question(question: str) -> None:
 
 def main() -> None:
     """Console entry point: user errors are one line on stderr and exit code 1."""
+    # llama.cpp's OpenMP threads spin while idle, halving decode speed when anything else wants a core
+    # (benchmarks/llm_engine.py); OpenMP reads this once, so it is set before torch or the model loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         app()
     except RagError as exc:

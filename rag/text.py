@@ -91,6 +91,11 @@ def token_count(text: str) -> int:
     return len(text.split())
 
 
+def split_words(text: str) -> list[str]:
+    """Word-sized pieces that concatenate back to exactly `text` (for streaming a finished text)."""
+    return re.findall(r"\s*\S+\s*", text) or [text]
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased words without function words, cut to 5 letters so 'canceled'/'cancelled'/'cancel' match."""
     return {w[:5] for w in WORD.findall(text.lower()) if w not in STOPWORDS}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from rag.errors import LLMError
+from rag.text import split_words
 
 ReplyFn = Callable[[list[BaseMessage]], str]
 
@@ -22,11 +22,6 @@ def demo_reply(messages: list[BaseMessage]) -> str:
     """Deterministic reply used by spec 'fake': echoes the start of the last message."""
     last = messages[-1].text.strip().splitlines()[-1] if messages and messages[-1].text.strip() else ""
     return f"[fake model] {len(messages)} message(s) received; last line: {last[:120]}"
-
-
-def split_words(text: str) -> list[str]:
-    """Split text into word chunks that concatenate back to exactly `text`."""
-    return re.findall(r"\s*\S+\s*", text) or [text]  # leading/trailing spaces stick to the nearest word
 
 
 class FakeChatModel(BaseChatModel):

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from rag.answer.followup import history_pairs
 from rag.ui import render
 from rag.types import REFUSAL, Answer, Citation, Passage
 
@@ -185,8 +186,8 @@ def test_streaming_text_is_escaped():
 
 def test_history_pairs_keep_the_last_exchanges_in_order():
     answers = [_answer(question=f"q{i}", answer=f"a{i}") for i in range(5)]
-    assert render.history_pairs(answers, limit=2) == [("q3", "a3"), ("q4", "a4")]
-    assert render.history_pairs([]) == []
+    assert history_pairs(answers, limit=2) == [("q3", "a3"), ("q4", "a4")]
+    assert history_pairs([]) == []
 
 
 def test_history_pairs_feed_the_condense_prompt():
@@ -194,7 +195,7 @@ def test_history_pairs_feed_the_condense_prompt():
 
     answers = [_answer(question="Why did Armenia cancel CSTO exercises?",
                        answer="Because the CSTO refused to help [1].")]
-    messages = condense_messages(render.history_pairs(answers), "And what did Kyrgyzstan do?")
+    messages = condense_messages(history_pairs(answers), "And what did Kyrgyzstan do?")
     prompt = messages[-1].text
     assert "User: Why did Armenia cancel CSTO exercises?" in prompt
     assert "Assistant: Because the CSTO refused to help [1]." in prompt
