@@ -171,3 +171,20 @@ def test_summarize_hand_computed():
     assert summary["latency"]["retrieve"]["p50"] == pytest.approx(0.2)
     assert summary["latency"]["generate"]["n"] == 2
     assert summary["pass_rate"]["all"] == pytest.approx(2 / 3)
+
+
+def test_claim_summary_counts_precision_over_answered_only():
+    def row(answerable, refused, must, checked, kept, judged=None):
+        claims = {"checked": checked, "kept": kept, "removed": checked - kept}
+        if judged is not None:
+            claims["judge_supported"] = judged
+        answer = {"must_pass": must} if answerable else {}
+        return {"answerable": answerable, "refused": refused, "pass": True, "timings": {},
+                "scores": {"answer": answer, "claims": claims, "refusal": {"refused": float(refused)}}}
+
+    rows = [row(True, False, 1.0, 2, 1, 1.0), row(True, False, 0.0, 1, 1, 0.0), row(True, True, 0.0, 0, 0),
+            row(False, False, 0.0, 1, 1), row(False, True, 0.0, 0, 0)]
+    claims = m.summarize(rows)["claims"]
+    assert claims["checked"] == 4 and claims["kept"] == 3 and claims["removed_share"] == 0.25
+    assert claims["n_answered"] == 3 and claims["precision_answered"] == pytest.approx(1 / 3)  # unanswerable answered
+    assert claims["accuracy"] == pytest.approx(1 / 5) and claims["judge_support_rate"] == 0.5

@@ -238,6 +238,8 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
     if any("citations" in r["scores"] for r in rows):
         summary["citations"] = _citation_summary([r for r in rows if "citations" in r["scores"]])
     summary["refusal"] = _refusal_summary(rows)
+    if any("claims" in r["scores"] for r in rows):
+        summary["claims"] = _claim_summary(rows)
     summary["latency"] = {stage: {"p50": percentile(v, 50), "p95": percentile(v, 95), "n": len(v)}
                           for stage, v in stage_times(rows).items()}
     summary["pass_rate"] = {"all": mean(float(r["pass"]) for r in rows), "n": len(rows)}
@@ -258,6 +260,32 @@ def _citation_summary(rows: Sequence[dict]) -> dict:
         "n_precision": sum("precision" in c for c in cites),
         "n_recall": sum("recall" in c for c in cites),
     }
+
+
+def _claim_summary(rows: Sequence[dict]) -> dict:
+    """Claims checked/kept/removed; precision as correct/answered (PaperQA2: declining is not a wrong answer)."""
+    claims = [r["scores"]["claims"] for r in rows if "claims" in r["scores"]]
+    checked = sum(c["checked"] for c in claims)
+    answered = [r for r in rows if "answer" in r["scores"] and not r.get("refused")]
+    correct = [answer_correct(r) for r in answered]
+    judged = [c["judge_supported"] for c in claims if "judge_supported" in c]
+    return {
+        "checked": int(checked), "kept": int(sum(c["kept"] for c in claims)),
+        "removed_share": sum(c["removed"] for c in claims) / checked if checked else None,
+        "judge_support_rate": mean(judged), "n_judged": len(judged),
+        "precision_answered": mean(correct), "n_answered": len(answered),
+        "accuracy": sum(correct) / len(rows) if rows else None,
+    }
+
+
+def answer_correct(row: dict) -> float:
+    """1.0 for an answer counted correct: an unanswerable question answered is wrong; else must/contains/F1/judge."""
+    if not row["answerable"]:
+        return 0.0
+    answer = row["scores"].get("answer") or {}
+    if not answer:
+        return 1.0
+    return float(answer.get("must_pass", max(answer.get("contains", 0.0), float(answer.get("f1", 0.0) >= 0.5))))
 
 
 def _refusal_summary(rows: Sequence[dict]) -> dict:

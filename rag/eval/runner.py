@@ -109,8 +109,25 @@ class Evaluator:
         row["scores"]["answer"] = self.answer_scores(item, result)
         row["scores"]["citations"] = self.citation_scores(item, result, row["citations"])
         row["scores"]["refusal"] = {"refused": float(result.refused)}
+        row["claims"] = [c.to_dict() for c in result.claims]
+        row["scores"]["claims"] = self.claim_scores(item, result)
         if self.options.judge is not None and item.answerable and item.answers:
             row["scores"]["judge"] = {"correct": 0.0 if result.refused else judge_correct(self.options.judge, item, result.answer)}
+
+    def claim_scores(self, item: GoldItem, result: Answer) -> dict[str, float]:
+        """Claims kept and removed by the check; with --judge, the share of shown claims an independent judge backs."""
+        kept = [c for c in result.claims if c.supported]
+        scores = {"checked": float(len(result.claims)), "kept": float(len(kept)),
+                  "removed": float(len(result.claims) - len(kept))}
+        if self.options.judge is not None and kept and self.settings.answer.check_claims:
+            from ..answer.verify import ModelJudge
+
+            judge = ModelJudge(self.options.judge)
+            quotes = {c.n: f'"{" ".join(c.quote.split())}"' for c in result.citations}
+            votes = [judge.support(item.question, m.strip_citations(c.sentence), " ".join(quotes.get(n, "") for n in c.citations))
+                     >= 0.5 for c in kept]
+            scores["judge_supported"] = sum(votes) / len(votes)
+        return scores
 
     def _ask(self, question: str) -> Answer:
         answer_fn = self.answer_fn
@@ -197,13 +214,8 @@ def passed(row: dict[str, Any], k: int) -> bool:
         return bool(row["refused"])
     if row["refused"]:
         return False
-    answer = scores["answer"]
-    if not answer:  # no gold answers to check against (e.g. SciFact claims): a grounded answer passes
-        correct = 1.0
-    else:
-        correct = answer.get("must_pass", max(answer.get("contains", 0.0), float(answer.get("f1", 0.0) >= 0.5)))
     citations = scores["citations"]
-    return bool(correct) and citations["verified"] == citations["count"]
+    return bool(m.answer_correct(row)) and citations["verified"] == citations["count"]
 
 
 JUDGE_PROMPT = """You grade answers. Question: {question}
