@@ -23,9 +23,12 @@ class Document:
     offset_map: list[int]
     title: str = ""
     content_hash: str = ""
-    date: str | None = None  # ISO date (YYYY-MM-DD) when the text states one
-    metadata: dict[str, Any] = field(default_factory=dict)
+    date: str | None = None  # ISO publication date (YYYY-MM-DD) when it can be known
+    metadata: dict[str, Any] = field(default_factory=dict)  # "date_note": why the date is what it is (or none)
     path: str = ""  # absolute file path when the document came from a file
+    date_source: str = "none"  # where `date` came from: html-meta, dateline, front-matter, sidecar, user, none
+    outlet: str | None = None  # publisher (site or agency) when it can be known
+    url: str | None = None  # the article's address, from the page or a sidecar file
 
     @property
     def key(self) -> str:
@@ -72,6 +75,11 @@ class Passage:
     scores: dict[str, float] = field(default_factory=dict)  # per-retriever scores (dense, lexical, fused, rerank)
     duplicates: list[str] = field(default_factory=list)  # sources of near-duplicate passages collapsed into this one
     original: str | None = None  # original[start:end] of the source, filled by the store; None if the file is gone
+    date_source: str | None = None  # provenance of `date` (html-meta, dateline, front-matter, sidecar, user, none)
+    outlet: str | None = None  # the document's publisher, when known
+    url: str | None = None
+    origin: str | None = None  # who first reported it: a credited wire agency ("(Reuters) -"), else the outlet
+    duplicate_keys: list[str] = field(default_factory=list)  # independence keys of the collapsed duplicates
 
     def original_slice(self, start: int, end: int) -> str:
         """The source's original text at file offsets [start, end), which must lie inside this passage."""
@@ -138,6 +146,8 @@ class Citation:
     # "model": quote given by the LLM and verified; "selected": chosen by the program to back a claim;
     # "retrieved": the sentence best matching the question, shown before the answer (evidence first)
     method: str = "model"
+    date: str | None = None  # the cited document's publication date and publisher (filled from its passage)
+    outlet: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -153,6 +163,31 @@ class ClaimCheck:
     support: float | None = None  # the judge's probability that the quotes support the sentence
     supported: bool = False
     reason: str = ""  # why it was removed: "no quote", "not supported by its quote", "names X not in its quote"
+    shown: str = ""  # the sentence as displayed: itself, or without the clauses its quotes do not mention
+    trimmed: list[str] = field(default_factory=list)  # clauses cut from the sentence, unsupported by its quotes
+    sources: int = 0  # independent sources behind its citations (outlets; near-duplicate and wire copies count once)
+    single_source: bool = False  # True when exactly one independent source backs it
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class DisagreeingValue:
+    """One value the sources give (e.g. "42 people"), with the verified quote stating it."""
+
+    value: str
+    citation: Citation
+    also: list[Citation] = field(default_factory=list)  # other documents stating the same value
+
+
+@dataclass
+class Disagreement:
+    """The retrieved sources give different values for what the question asks; each value with its quote."""
+
+    what: str  # e.g. "number of people", "date"
+    values: list[DisagreeingValue] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -175,6 +210,10 @@ class Answer:
     refusal_reason: RefusalReason | None = None  # why it was declined
     evidence: list[Citation] = field(default_factory=list)  # best sentence per passage, found before the answer
     claims: list[ClaimCheck] = field(default_factory=list)  # per sentence of the reply: kept or removed, and why
+    as_of: str | None = None  # newest publication date among the cited documents: the date the answer speaks from
+    time_scope: dict[str, Any] | None = None  # time words in the question and what retrieval did about them
+    disagreements: list[Disagreement] = field(default_factory=list)  # values the sources give differently
+    independent_sources: int = 0  # independent sources behind all citations together
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -119,3 +119,24 @@ def test_model_judge_reads_token_probabilities() -> None:
 def test_model_judge_reads_a_text_reply_from_other_models() -> None:
     assert ModelJudge(FakeChatModel(["Yes."])).support("q", "c", '"e"') == 1.0
     assert ModelJudge(FakeChatModel(["No, it does not."])).support("q", "c", '"e"') == 0.0
+
+
+def test_a_clause_its_quote_does_not_mention_is_cut_from_the_sentence() -> None:
+    quote = ('"Armenia, after the CSTO refused to help in the armed conflict with Azerbaijan last year, '
+             'canceled the organization’s exercises in the country."')
+    sentence = ("Armenia canceled CSTO exercises because it was refused help in the armed conflict with Azerbaijan "
+                "last year, and Moscow's hesitation benefited the most from this [1].")
+    text = sentence.replace(" [1]", "")
+    [check] = judge_claims([(sentence, text, [1], quote, quote)], "Why did Armenia cancel CSTO exercises?",
+                           FakeJudge(), threshold=0.5)
+    assert check.supported and check.trimmed == ["Moscow's hesitation benefited the most from this."]
+    assert check.shown == ("Armenia canceled CSTO exercises because it was refused help in the armed conflict "
+                           "with Azerbaijan last year [1].")
+
+
+def test_lists_are_not_split_into_clauses() -> None:
+    from rag.answer.verify import clauses
+
+    listed = "Central Asia is made up of Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan, and Uzbekistan"
+    assert clauses(listed) == [listed]
+    assert len(clauses("Kyrgyzstan postponed the drills on its soil; Tajikistan hosted the summit in May")) == 2

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from . import news
 from .evidence import Evidence
 from .ground import GroundedClaim, ground_claims
 from .verify import SupportJudge, judge_claims
@@ -96,10 +97,11 @@ class Assistant:
         llm = self.llm  # a bad model spec fails here, before any retrieval work
         standalone = self._standalone(question, history, llm, timings)
         stage("searching")
-        with _timed(timings, "retrieve"):
-            passages = self.retriever.search(standalone, k=self.settings.answer.passages, filters=filters)
+        with _timed(timings, "retrieve"):  # time words ("latest", "in 2022") steer retrieval
+            passages, time_scope = news.search(self.retriever, standalone, self.settings.answer.passages, filters)
         result = Answer(question=question, answer="", refused=False, passages=passages, model=self.model_name,
-                        standalone_question=standalone if standalone != question.strip() else None)
+                        standalone_question=standalone if standalone != question.strip() else None,
+                        time_scope=time_scope)
         evidence = Evidence(passages, self.retriever.embedder)
         reason = self.gate(passages)
         if not reason:
@@ -116,6 +118,7 @@ class Assistant:
             stage("checking")
             with _timed(timings, "verify"):
                 self._cite(result, raw, standalone, evidence)
+        news.annotate(result, standalone)  # dates, outlets, as_of, independent sources, disagreements
         timings["total"] = time.perf_counter() - started
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
         stage("done")
@@ -184,15 +187,14 @@ class Assistant:
             _decline(result, RefusalReason.UNSUPPORTED, None)
             return
         for claim, check in zip(claims, result.claims):
-            if not check.supported:
-                text = text.replace(claim.sentence, "", 1)
+            text = text.replace(claim.sentence, check.shown if check.supported else "", 1)
         result.answer = tidy_text(text)
         result.citations = list({(c.n, c.start, c.end): c for claim in kept for c in claim.citations}.values())
 
     def _check(self, claims: list[GroundedClaim], passages: list[Passage], question: str) -> list[ClaimCheck]:
         """A verdict per claim: its quotes put to the judge, its names and numbers looked up in its passages."""
         if not self.settings.answer.check_claims:
-            return [ClaimCheck(c.sentence, _numbers(c), supported=bool(c.citations)) for c in claims]
+            return [ClaimCheck(c.sentence, _numbers(c), supported=bool(c.citations), shown=c.sentence) for c in claims]
         items = [(c.sentence, c.text, _numbers(c), _quotes(c), _cited_text(c, passages)) for c in claims]
         return judge_claims(items, question, self.judge, self.settings.answer.support_threshold)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..text import MARKER, STOPWORDS, WORD, content_words
+from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
 from ..types import ClaimCheck, Passage
 from .prompts import neutralise, render_template
 
@@ -130,29 +130,75 @@ def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str
     return list(dict.fromkeys(missing))
 
 
-def sentence_words(text: str) -> int:
-    """Words in a sentence (markers aside): one-word sentences like 'Yes.' are checked together with the question."""
-    return len(WORD.findall(text))
+# Where a sentence joins clauses that may rest on different facts: ", and", ", but", ", while", "; ".
+_CLAUSE_BREAK = re.compile(r"(?:,\s+(?:and|but|while|whereas|although)\s+|;\s+)")
+MIN_COVERAGE = 0.34  # share of a clause's new words its quotes must contain (stems; question words excepted)
+
+
+def clauses(text: str) -> list[str]:
+    """A sentence's clauses, split where a comma or semicolon joins two of at least four words each."""
+    parts = _CLAUSE_BREAK.split(text)
+    if len(parts) < 2 or any(len(WORD.findall(p)) < 4 for p in parts):
+        return [text]
+    return parts
+
+
+def coverage(clause: str, evidence: str, question: str = "") -> float:
+    """Share of the clause's new content words (not in the question) that the evidence contains."""
+    new = content_words(clause) - content_words(question)
+    return len(new & content_words(evidence)) / len(new) if new else 1.0
 
 
 def judge_claims(claims: Sequence[tuple[str, str, list[int], str, str]], question: str, judge: SupportJudge | None,
                  threshold: float) -> list[ClaimCheck]:
     """Verdicts for (sentence, text without markers, cited numbers, quotes, cited passages' text) in answer order."""
-    checks = []
-    for sentence, text, numbers, quotes, cited in claims:
-        check = ClaimCheck(sentence=sentence, citations=numbers)
-        if not quotes:
-            check.reason = "no quote backs it"
-        elif missing := missing_specifics(text, f"{quotes} {cited}", question):
-            check.reason = f"its passage does not contain {', '.join(missing[:3])}"
-        elif judge is None:
-            check.supported = True
-        else:
-            check.support = round(judge.support(question, text, quotes), 3)
-            check.supported = check.support >= threshold
-            check.reason = "" if check.supported else "its quote does not support it"
-        checks.append(check)
-    return checks
+    return [_verdict(*claim, question, judge, threshold) for claim in claims]
+
+
+def _verdict(sentence: str, text: str, numbers: list[int], quotes: str, cited: str, question: str,
+             judge: SupportJudge | None, threshold: float) -> ClaimCheck:
+    """One claim: quotes present, each clause's names and numbers in its passages and its words in its quotes
+    (clauses failing that are cut), then the judge on what is left."""
+    check = ClaimCheck(sentence=sentence, citations=numbers)
+    if not quotes:
+        check.reason = "no quote backs it"
+        return check
+    parts = clauses(text)
+    problems = [_clause_problem(p, quotes, cited, question) for p in parts]
+    kept = [p for p, problem in zip(parts, problems) if not problem]
+    if not kept:
+        check.reason = next(problem for problem in problems if problem)
+        return check
+    check.trimmed = [p for p, problem in zip(parts, problems) if problem]
+    claim = _rejoin(kept) if check.trimmed else text
+    if judge is not None:
+        check.support = round(judge.support(question, claim, quotes), 3)
+        if check.support < threshold:
+            check.reason = "its quote does not support it"
+            return check
+    check.supported = True
+    check.shown = with_markers(_rejoin(kept) + _final_stop(text), numbers) if check.trimmed else sentence
+    return check
+
+
+def _clause_problem(clause: str, quotes: str, cited: str, question: str) -> str:
+    """Why a clause is not backed ('' when it is): a name or number its passages lack, or words its quotes lack."""
+    if missing := missing_specifics(clause, f"{quotes} {cited}", question):
+        return f"its passage does not contain {', '.join(missing[:3])}"
+    if coverage(clause, quotes, question) < MIN_COVERAGE:
+        return "its quote does not mention what it says"
+    return ""
+
+
+def _rejoin(parts: list[str]) -> str:
+    """Kept clauses joined back into one sentence, without the final full stop."""
+    return ", and ".join(p.strip().rstrip(".!?") for p in parts)
+
+
+def _final_stop(text: str) -> str:
+    """The sentence's closing punctuation ('.' when it has none)."""
+    match = re.search(r"[.!?]$", text.strip())
+    return match.group(0) if match else "."
 
 
 def make_judge(settings: Settings, llm: BaseChatModel) -> SupportJudge:
