@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from .types import Answer, Citation, ClaimCheck, RefusalReason
+from .types import Answer, Citation, ClaimCheck, Disagreement, RefusalReason
 
 # Exit codes of `rag ask`, for scripts: answered, declined (the documents do not say), failed.
 EXIT_ANSWERED, EXIT_ERROR, EXIT_DECLINED = 0, 1, 3
@@ -36,6 +36,17 @@ def citation_mark(c: Citation) -> str:
     return "✓" if c.method == "model" else "✓ selected"
 
 
+def provenance(c: Citation) -> str:
+    """' (Reuters, 2024-03-02)' for a citation whose document has an outlet or a date, else ''."""
+    parts = [p for p in (c.outlet, c.date) if p]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def source_line(c: Citation) -> str:
+    """One source as the terminal shows it: number, file, outlet and date, span, check mark, quote."""
+    return f'[{c.n}] {c.source}{provenance(c)}, chars {c.start}-{c.end} {citation_mark(c)}: "{one_line(c.quote)}"'
+
+
 def print_text(result: Answer, shown: str) -> None:
     """After the streamed answer: why it was declined, or the checked answer (if it changed) and its sources."""
     from .answer.reply import parse_reply
@@ -47,16 +58,40 @@ def print_text(result: Answer, shown: str) -> None:
         if result.refusal_reason in (RefusalReason.NO_CITATION, RefusalReason.UNSUPPORTED):
             typer.echo(result.answer)
         print_claims(result.claims)
+        print_news(result)
         return
     if result.answer != parse_reply(shown, len(result.passages)).text:  # markers corrected or claims removed
         typer.echo(f"\nWith checked citations: {result.answer}")
     if result.citations:
-        typer.echo("\nSources:")
+        typer.echo(f"\nSources (as of {result.as_of}):" if result.as_of else "\nSources:")
     for c in result.citations:
-        typer.echo(f'[{c.n}] {c.source}, chars {c.start}-{c.end} {citation_mark(c)}: "{one_line(c.quote)}"')
+        typer.echo(source_line(c))
     if result.dropped_citations:
         typer.secho(f"(dropped citations to missing passages: {result.dropped_citations})", dim=True, err=True)
     print_claims(result.claims)
+    print_news(result)
+
+
+def print_news(result: Answer) -> None:
+    """Where the sources disagree (stdout), then claims resting on one source and what time words did (stderr)."""
+    for d in result.disagreements:
+        typer.echo(f"\n{disagreement_heading(d)}")
+        for v in d.values:
+            for c in [v.citation, *v.also]:
+                typer.echo(f"  {v.value}: {source_line(c)}")
+    single = [c for c in result.claims if c.supported and c.single_source]
+    if single and len(result.claims) > 0:
+        typer.secho(f"Resting on one source only: {len(single)} of {sum(c.supported for c in result.claims)} claims "
+                    "(near-duplicate and wire copies count once).", dim=True, err=True)
+    scope = result.time_scope or {}
+    if scope.get("actions"):
+        typer.secho(f"Time words {', '.join(repr(w) for w in scope['words'])}: {'; '.join(scope['actions'])}.",
+                    dim=True, err=True)
+
+
+def disagreement_heading(d: Disagreement) -> str:
+    """'Sources differ on the number of people (42 people, 57 people):'."""
+    return f"Sources differ on the {d.what} ({', '.join(v.value for v in d.values)}):"
 
 
 def print_claims(claims: Sequence[ClaimCheck]) -> None:
@@ -65,6 +100,10 @@ def print_claims(claims: Sequence[ClaimCheck]) -> None:
     if any(c.support is not None for c in claims):
         kept = len(claims) - len(removed)
         typer.secho(f"Claims checked: {kept} of {len(claims)} supported by their quotes.", dim=True, err=True)
+    for c in claims:
+        for clause in c.trimmed if c.supported else []:
+            marks = "".join(f"[{n}]" for n in c.citations)
+            typer.secho(f"  cut from {marks}: {one_line(clause)} (its quotes do not back it)", dim=True, err=True)
     for c in removed:
         typer.secho(f"  removed: {one_line(c.sentence)} ({c.reason})", dim=True, err=True)
 
@@ -74,9 +113,16 @@ def markdown(result: Answer) -> str:
     lines = [result.answer, ""]
     if result.refused and result.refusal_reason:
         lines.append(f"_{RefusalReason(result.refusal_reason).wording}_")
+    if result.as_of:
+        lines += [f"_As of {result.as_of} (the newest cited source)._", ""]
     for c in result.citations:
-        lines += [f"**[{c.n}]** `{c.source}`, chars {c.start}-{c.end} {citation_mark(c)}", "",
+        lines += [f"**[{c.n}]** `{c.source}`{provenance(c)}, chars {c.start}-{c.end} {citation_mark(c)}", "",
                   f"> {one_line(c.quote)}", ""]
+    for d in result.disagreements:
+        lines += [f"**{disagreement_heading(d)}**", ""]
+        lines += [f"- {v.value}: `{c.source}`{provenance(c)}, chars {c.start}-{c.end}: “{one_line(c.quote)}”"
+                  for v in d.values for c in [v.citation, *v.also]]
+        lines.append("")
     removed = [c for c in result.claims if not c.supported]
     if removed:
         lines.append("Removed as unsupported: " + "; ".join(f"“{one_line(c.sentence)}” ({c.reason})" for c in removed))
@@ -86,3 +132,15 @@ def markdown(result: Answer) -> str:
 def exit_code(result: Answer) -> int:
     """EXIT_DECLINED when the documents do not answer, else EXIT_ANSWERED."""
     return EXIT_DECLINED if result.refused else EXIT_ANSWERED
+
+
+def document_line(row: dict) -> str:
+    """One document of `rag docs`: source, date and where it came from (or why none), outlet, passages, title."""
+    date = f"{row['date']} ({row.get('date_source') or '?'})" if row.get("date") else "no date"
+    outlet = row.get("outlet") or "-"
+    if row.get("wire") and row["wire"] != row.get("outlet"):
+        outlet += f" (credits {row['wire']})"
+    line = f"  {row['source']}  {date}  {outlet}  {row['chunks']} chunks  {(row['title'] or '')[:60]}"
+    if not row.get("date") and row.get("date_note"):
+        line += f"\n      no date: {row['date_note']}"
+    return line
