@@ -55,15 +55,20 @@ def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything (needed after changing the embedding model).")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Also remove indexed documents not among PATHS.")] = False,
     embed_model: Annotated[Optional[str], typer.Option("--embed-model", help="sentence-transformers model name or path.")] = None,
+    meta: Annotated[Optional[Path], typer.Option("--meta", help="CSV (header row) or JSONL mapping source or path to "
+                                                 "date, outlet, url, title; kept for later runs.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Read and embed on a local Dask cluster of N processes (127.0.0.1).")] = None,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Read and embed on the Dask cluster at tcp://SCHEDULER:8786.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Index documents; re-running only re-embeds new or changed files."""
-    from .index.embed import get_embedder
+    from .index.embed import embedder_for
     from .index.build import index_paths
 
     settings = _settings(index=index_dir, **{"embed.model": embed_model})
-    embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
-    report = index_paths(paths, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out)
+    embedder = embedder_for(settings.embed)
+    report = index_paths(paths, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out, meta_file=meta,
+                         workers=workers, cluster=cluster)
     if json_out:
         typer.echo(json.dumps(_report_dict(report, settings.index), indent=2))
     else:
@@ -75,7 +80,7 @@ def _report_dict(report, index_dir: Path) -> dict:
     return {
         "index": str(index_dir), "documents": report.documents, "chunks": report.chunks,
         "added": report.added, "updated": report.updated, "removed": report.removed,
-        "unchanged": len(report.unchanged), "embedded_chunks": report.embedded_chunks,
+        "unchanged": len(report.unchanged), "relabelled": report.relabelled, "embedded_chunks": report.embedded_chunks,
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         "seconds": round(report.seconds, 3),
     }
@@ -88,6 +93,8 @@ def _print_report(report, index_dir: Path) -> None:
         f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded)"
     )
+    if report.relabelled:
+        typer.echo(f"Dates/outlets corrected for {len(report.relabelled)}: {', '.join(report.relabelled)}")
     if report.skipped:
         typer.echo(f"Skipped {len(report.skipped)}:")
         for skipped in report.skipped:
@@ -122,18 +129,34 @@ def search(
 
 
 @app.command()
-def docs(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
-    """List the documents in an index."""
+def docs(
+    fields: Annotated[Optional[list[str]], typer.Argument(help="With --set: FIELD=VALUE pairs (date, outlet, url, title).")] = None,
+    set_source: Annotated[Optional[str], typer.Option("--set", help="Correct a document's metadata, e.g. --set a.txt "
+                                                      "date=2024-03-02 outlet=Reuters (kept when re-indexing).")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the documents in an index: date and where it came from, outlet, passages, title."""
     from .index.store import IndexStore
+    from . import terminal
 
-    store = IndexStore(_settings(index=index_dir).index)
+    settings = _settings(index=index_dir)
+    if set_source or fields:
+        from .index.build import relabel_index
+        from .index.usermeta import parse_assignments
+
+        if not set_source:
+            raise RagError("FIELD=VALUE pairs need --set SOURCE: rag docs --set a.txt date=2024-03-02")
+        relabel_index(settings, set_source, parse_assignments(fields or []))
+        typer.echo(f"set {' '.join(fields or [])} for {set_source} (kept when re-indexing)")
+    store = IndexStore(settings.index)
     rows = store.documents()
     if json_out:
         typer.echo(json.dumps({"manifest": store.manifest, "documents": rows}, indent=2, ensure_ascii=False))
         return
     typer.echo(f"{len(rows)} documents, {store.size} chunks, model {store.model_id}")
     for row in rows:
-        typer.echo(f"  {row['source']}  {row['date'] or '-'}  {row['chunks']} chunks  {row['title'][:70]}")
+        typer.echo(terminal.document_line(row))
 
 
 @app.command()
@@ -172,6 +195,8 @@ def eval_command(
     shared: Annotated[Optional[Path], typer.Option("--shared", help="Folder holding eval/ data sets (default ../shared).")] = None,
     judge: Annotated[Optional[str], typer.Option("--judge", help="Also grade answers with this chat model (reported as LLM-judged).")] = None,
     compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Compare two run folders: --compare RUN_A RUN_B.")] = None,
+    receipts: Annotated[Optional[Path], typer.Option("--receipts", help="Re-run a folder of receipts as regression "
+                                                     "fixtures: each still verifies and is answered with the same quotes.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Score retrieval, answers, citations and refusals against gold answers; write a report."""
@@ -180,6 +205,15 @@ def eval_command(
 
         comparison = compare_runs(*compare)
         typer.echo(json.dumps(comparison.to_dict(), indent=2) if json_out else format_comparison(comparison))
+        return
+    if receipts:
+        from .eval.receipts import format_results, rerun_receipts
+
+        results = rerun_receipts(receipts, _settings(index=index_dir, **{"llm.spec": llm}))
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False) if json_out
+                   else format_results(results))
+        if not all(r.passed for r in results):
+            raise typer.Exit(1)
         return
     from .eval.command import EvalRequest, execute, headline
 
@@ -223,6 +257,8 @@ def ask(
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
     output: Annotated[str, typer.Option("--format", help="text (streamed), json or markdown.")] = "text",
+    receipt: Annotated[Optional[Path], typer.Option("--receipt", help="Also write a JSON receipt (quotes, spans, file "
+                                                    "sha256s, model, settings) that `rag verify` re-checks.")] = None,
 ) -> None:
     """Answer a question from your documents, citing verified quotes. Exit code 0 answered, 3 declined, 1 error."""
     from .answer.assistant import Assistant
@@ -242,7 +278,13 @@ def ask(
         typer.echo(text, nl=False)
 
     live = {"on_token": on_token, "on_evidence": terminal.print_evidence} if output == "text" else {}
-    result = Assistant(settings).ask(question, filters=Filters(source, since, until), **live)
+    assistant = Assistant(settings)
+    filters = Filters(source, since, until)
+    result = assistant.ask(question, filters=filters, **live)
+    if receipt:
+        from .answer.receipt import build_receipt, write_receipt
+
+        write_receipt(receipt, build_receipt(result, settings, getattr(assistant.retriever, "store", None), filters))
     if output == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif output == "markdown":
@@ -250,6 +292,30 @@ def ask(
     else:
         terminal.print_text(result, "".join(shown))
     raise typer.Exit(terminal.exit_code(result))
+
+
+@app.command()
+def verify(
+    receipt: Annotated[Path, typer.Argument(help="A receipt written by rag ask --receipt.")],
+    root: Annotated[Optional[Path], typer.Option("--root", help="Folder holding the sources (by source name), when "
+                                                 "they moved or this is another machine.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-check a receipt offline: each source file unchanged, each quote still at its span. Exit 1 naming what changed."""
+    from .answer.receipt import read_receipt, verify_receipt
+
+    result = verify_receipt(read_receipt(receipt), root=root, base=receipt.resolve().parent)
+    if json_out:
+        typer.echo(json.dumps({"ok": result.ok, "quotes": result.checked, "files": result.files,
+                               "problems": result.problems}, indent=2, ensure_ascii=False))
+    elif result.ok:
+        typer.echo(f"ok: {result.checked} quotes in {result.files} files stand where the receipt says")
+    else:
+        typer.echo(f"changed: {len(result.problems)} problem(s) in {receipt}")
+        for problem in result.problems:
+            typer.echo(f"  {problem}")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -26,6 +26,10 @@ class EmbedSettings(BaseModel):
     )
     batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
     device: str = Field("cpu", description="torch device for the embedder.")
+    engine: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: onnxruntime when installed (the model is exported to ONNX once, with torch), so "
+        "questions never import torch; onnx: require it; torch: sentence-transformers."
+    )
 
 
 class ChunkSettings(BaseModel):
@@ -55,6 +59,24 @@ class RetrieveSettings(BaseModel):
     # and takes 43 s to build at 100k, paid again on every re-index. Up to 100k, exact search costs less than
     # embedding the question; beyond, its latency keeps growing linearly, so HNSW takes over there.
     hnsw_threshold: int = Field(100_000, ge=1, description="Vectors above which an approximate HNSW index is built.")
+
+
+class StoreSettings(BaseModel):
+    """Where passages live: the embedded folder index (default) or a Milvus server / Milvus Lite file."""
+
+    backend: Literal["embedded", "milvus"] = Field("embedded", description="embedded (FAISS + SQLite + BM25 in the index folder) or milvus.")
+    uri: str | None = Field(
+        None, description="Milvus: a Milvus Lite file path (one machine) or http://host:19530; default <index>/milvus.db."
+    )
+    token: str | None = Field(None, description="Milvus: 'user:password' or an API token, when the server asks for one.")
+    collection: str = Field("rag", description="Milvus: prefix of the collection names (<prefix>_passages, ...).")
+    segment_min_passages: int = Field(
+        20_000, ge=1, description="Embedded: from this many passages on, small changes are written as a delta segment "
+        "beside the unchanged base instead of rewriting the whole index.",
+    )
+    segment_max_share: float = Field(
+        0.1, ge=0.0, le=1.0, description="Embedded: a delta larger than this share of the base is compacted (one full rewrite).",
+    )
 
 
 class LLMSettings(BaseModel):
@@ -134,6 +156,7 @@ class Settings(BaseSettings):
     embed: EmbedSettings = EmbedSettings()
     chunk: ChunkSettings = ChunkSettings()
     retrieve: RetrieveSettings = RetrieveSettings()
+    store: StoreSettings = StoreSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()

@@ -48,7 +48,7 @@ def default_out_dir(dataset: str | None) -> Path:
 def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
     """Run an evaluation as requested; returns metrics and the run folder."""
     from ..config import load_settings
-    from ..index.embed import get_embedder
+    from ..index.embed import embedder_for
     from ..search.retriever import Retriever
     from .runner import EvalOptions, run_eval, sample
 
@@ -56,7 +56,7 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
         raise RagError("nothing to evaluate: pass a gold file (rag eval GOLD.jsonl), --dataset NAME or --compare RUN_A RUN_B")
     settings = load_settings(index=request.index if request.dataset is None else None,
                              **{"retrieve.mode": request.mode, "retrieve.k": request.k, "llm.spec": request.llm})
-    embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+    embedder = embedder_for(settings.embed)
     items = _gold_items(request, settings, embedder)
     items = sample(items, request.limit)
     retriever = Retriever(settings, embedder=embedder)

@@ -24,10 +24,13 @@ from .embed import Embedder
 from ..errors import ConfigError, IndexInterrupted, IngestError, RagError
 from ..ingest.files import MB, Unreadable, discover, read_capped
 from ..ingest.readers import SUPPORTED_NAMES, load_document, source_name, text_name, unsupported_reason
+from ..ingest.sidecar import read_sidecar
 from .generations import CURRENT, check_index_folder, has_generations, make_root, read_pointer
 from .lock import writer_lock
 from .sources import claim_sources
-from .store import IndexContent, IndexStore, write_index
+from .backend import write_store
+from .store import IndexContent, IndexStore
+from .usermeta import DocumentMeta, load_meta, save_meta
 from ..types import Chunk, Document, Skipped
 
 MIN_PASSAGE_BUDGET = 50  # passages any file may make, however small
@@ -41,6 +44,7 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    relabelled: list[str] = field(default_factory=list)  # kept documents whose date/outlet corrections changed
     skipped: list[Skipped] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
@@ -51,7 +55,7 @@ class IndexReport:
     @property
     def changed(self) -> bool:
         """Whether the index content differs from before the run."""
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.relabelled)
 
 
 @dataclass
@@ -76,25 +80,27 @@ def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False
             raise IngestError(f"{root} does not exist: give a file or folder to index")
     bar = _progress(list(discover(paths)), progress, "Reading")
     for candidate in bar:
-        name = source_name(candidate.path, candidate.root)
-        _show_file(bar, name)
-        if skip := candidate.skip or unsupported_reason(candidate.path):
-            yield Skipped(name, skip)
-            continue
-        try:
-            data = read_capped(candidate.path, max_file_mb)
-        except Unreadable as error:
-            yield Skipped(name, str(error))
-            continue
-        key = text_name(candidate.real)
-        digest = hashlib.sha256(data).hexdigest()
-        if known and key in known and known[key][0] == digest:
-            yield Unchanged(source=known[key][1], key=key, content_hash=digest)
-            continue
-        item = load_document(candidate.path, root=candidate.root, max_file_mb=max_file_mb, data=data)
-        if isinstance(item, Document):
-            item.path = key
-        yield item
+        _show_file(bar, source_name(candidate.path, candidate.root))
+        yield read_candidate(candidate, max_file_mb, known)
+
+
+def read_candidate(candidate, max_file_mb: int, known: dict[str, tuple[str, str]] | None) -> Document | Skipped | Unchanged:
+    """One discovered file read, hashed and (unless unchanged) extracted; also run by Dask workers (distributed.py)."""
+    name = source_name(candidate.path, candidate.root)
+    if skip := candidate.skip or unsupported_reason(candidate.path):
+        return Skipped(name, skip)
+    try:
+        data = read_capped(candidate.path, max_file_mb)
+    except Unreadable as error:
+        return Skipped(name, str(error))
+    key = text_name(candidate.real)
+    digest = hashlib.sha256(data).hexdigest()
+    if known and key in known and known[key][0] == digest:
+        return Unchanged(source=known[key][1], key=key, content_hash=digest)
+    item = load_document(candidate.path, root=candidate.root, max_file_mb=max_file_mb, data=data)
+    if isinstance(item, Document):
+        item.path = key
+    return item
 
 
 def _progress(items: list, enabled: bool, label: str) -> Iterable:
@@ -118,7 +124,8 @@ def _writing(settings: Settings) -> Iterator[None]:
     root = Path(settings.index)
     before = _live_name(root)
     try:
-        check_index_folder(root)
+        if settings.store.backend == "embedded":  # with Milvus the folder only holds the lock (and a Lite file)
+            check_index_folder(root)
         make_root(root)
         with writer_lock(root, settings.write_lock_wait):
             yield
@@ -139,21 +146,38 @@ def _live_name(root: Path) -> str | None:
 
 
 def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embedder | None = None, prune: bool = False,
-                rebuild: bool = False, progress: bool = False) -> IndexReport:
-    """Index files/folders into `settings.index`; deleted files under these folders are removed."""
+                rebuild: bool = False, progress: bool = False, meta_file: Path | None = None,
+                workers: int | None = None, cluster: str | None = None) -> IndexReport:
+    """Index files/folders into `settings.index`; deleted files under these folders are removed.
+
+    `meta_file`: a sidecar (CSV or JSONL) of dates, outlets, urls and titles, kept in the index for later runs.
+    `workers` / `cluster`: read, clean, chunk and embed on a Dask LocalCluster of N processes, or on the cluster
+    whose scheduler is at `cluster` (tcp://HOST:8786); this process still merges and writes, as without them."""
     paths = [Path(p) for p in paths]
+    sidecar = read_sidecar(meta_file) if meta_file else None  # a bad file fails before any work
     with _writing(settings):
         if embedder is None:
-            from .embed import get_embedder
+            from .embed import embedder_for
 
-            embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+            embedder = embedder_for(settings.embed)
         existing = _open_existing(settings.index, embedder, settings, rebuild)
         try:
             known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} \
                 if existing else {}
-            items = read_files(paths, settings.max_file_mb, progress, known)
+            if workers or cluster:  # the fan-out hands back items in file order, and an embedder holding their vectors
+                from .distributed import read_on_cluster
+
+                items, embedder = read_on_cluster(paths, settings, embedder, known, workers, cluster, progress,
+                                                  read_one=read_candidate, budget=passage_budget)
+            else:
+                items = read_files(paths, settings.max_file_mb, progress, known)
             roots = [text_name(os.path.realpath(p)) for p in paths if p.is_dir()]
-            return _merge(settings, items, embedder, existing, roots, prune, rebuild, progress)
+            meta = load_meta(settings.index)
+            meta.sidecar.update(sidecar or {})
+            report = _merge(settings, items, embedder, existing, roots, prune, rebuild, progress, meta)
+            if sidecar:
+                save_meta(settings.index, meta)
+            return report
         finally:
             if existing is not None:
                 existing.close()
@@ -172,14 +196,34 @@ def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchan
                 existing.close()
 
 
-def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder,
-           existing: IndexStore | None, roots: Sequence[str], prune: bool, rebuild: bool, progress: bool) -> IndexReport:
-    """update_index on an already opened index (or None for a first build)."""
+def relabel_index(settings: Settings, source: str, fields: dict[str, str]) -> IndexReport:
+    """Correct one document's date/outlet/url/title (`rag docs --set`): kept for later runs, applied now, no re-embedding."""
+    with _writing(settings):
+        existing = IndexStore(settings.index)
+        try:
+            row = next((d for d in existing.documents() if source in (d["source"], d["path"])), None)
+            if row is None:
+                raise ConfigError(f"no document {source!r} in {settings.index}: `rag docs` lists the sources")
+            meta = load_meta(settings.index)
+            meta.user.setdefault(row["path"] or row["source"], {}).update(fields)
+            report = _merge(settings, [], None, existing, (), False, False, False, meta)
+            save_meta(settings.index, meta)
+            return report
+        finally:
+            existing.close()
+
+
+def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder | None,
+           existing: IndexStore | None, roots: Sequence[str], prune: bool, rebuild: bool, progress: bool,
+           meta: DocumentMeta | None = None) -> IndexReport:
+    """update_index on an already opened index (or None for a first build); `embedder` may be None when nothing
+    is embedded (metadata corrections only)."""
     started = time.perf_counter()
+    meta = meta if meta is not None else load_meta(settings.index)
     report = IndexReport()
     known = existing.document_ids_by_key() if existing else {}
     new_docs, keep_ids = _triage(items, known, report)
-    chunked = _within_budget(new_docs, settings, report)
+    chunked = _within_budget(new_docs, settings, report, getattr(embedder, "prepared_chunks", None))
     new_docs = [doc for doc, _ in chunked]
     keep_ids += _untouched_ids(existing, known, {d.key for d in new_docs} | set(report.seen), roots, prune, report)
     if existing is None and not new_docs:
@@ -191,17 +235,37 @@ def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], 
     claim_sources(new_docs, {previous[key] for key, (i, _) in known.items() if i in kept}, previous)
     for doc in new_docs:
         (report.updated if doc.key in known else report.added).append(doc.source)
+        meta.apply(doc)
+    if existing is not None:
+        report.relabelled = [d["source"] for d in existing.documents() if d.get("id") in kept and meta.pending(d)]
     if existing and not report.changed and not rebuild:
         _finish(report, existing.manifest["counts"], started)
         return report
+    if getattr(existing, "updates_in_place", False):  # Milvus: delete and add only what changed, one commit
+        from .milvus_writer import update
+
+        report.embedded_chunks = update(existing, sorted(keep_ids), chunked, embedder, progress)
+        _finish(report, existing.manifest["counts"], started)
+        return report
+    if isinstance(existing, IndexStore) and not report.relabelled:
+        from .segments import fits_a_segment, write_segment
+
+        if fits_a_segment(existing, settings, sorted(keep_ids), chunked):  # a large index: write only the change
+            report.embedded_chunks, counts = write_segment(settings, existing, sorted(keep_ids), chunked, embedder,
+                                                           progress)
+            _finish(report, counts, started)
+            return report
     content, report.embedded_chunks = _assemble(existing, sorted(keep_ids), chunked, embedder, settings, progress)
     claim_sources(content.documents, set(), previous)  # an index written before sources were unique may repeat one
+    for doc in content.documents:
+        meta.apply(doc)  # corrections (sidecar, user) over kept documents too
     dim = existing.manifest["dim"] if existing and not new_docs else embedder.dim
+    model_id = embedder.model_id if embedder is not None else existing.model_id
     if existing is not None:
         existing.close()  # give the old generation up, so the write can remove it
-    manifest = {"embedding_model": embedder.model_id, "dim": dim, "normalized": True,
+    manifest = {"embedding_model": model_id, "dim": dim, "normalized": True,
                 "chunking": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "unit": "words"}}
-    write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold, settings.write_lock_wait)
+    write_store(settings, content, manifest)  # the embedded generation writer, or a new Milvus generation
     _finish(report, {"documents": len(content.documents), "chunks": len(content.chunks)}, started)
     return report
 
@@ -233,13 +297,14 @@ def passage_budget(doc: Document, per_mb: int) -> int:
     return max(MIN_PASSAGE_BUDGET, math.ceil(per_mb * size / MB))
 
 
-def _within_budget(docs: list[Document], settings: Settings,
-                   report: IndexReport) -> list[tuple[Document, list[Chunk]]]:
-    """Each document with its passages, in order; a document over its passage budget is skipped instead."""
+def _within_budget(docs: list[Document], settings: Settings, report: IndexReport,
+                   prepared: dict[str, list[Chunk]] | None = None) -> list[tuple[Document, list[Chunk]]]:
+    """Each document with its passages (cut here, or by a Dask worker: `prepared`), in order; a document over
+    its passage budget is skipped instead."""
     chunked: list[tuple[Document, list[Chunk]]] = []
     per_mb = settings.max_passages_per_mb
     for doc in docs:
-        chunks = chunk_document(doc, 0, settings.chunk.size, settings.chunk.overlap)
+        chunks = (prepared or {}).get(doc.key) or chunk_document(doc, 0, settings.chunk.size, settings.chunk.overlap)
         budget = passage_budget(doc, per_mb)
         if len(chunks) > budget:
             reason = (f"degenerate text: {len(chunks):,} passages, over the budget of {budget:,} for its size "
@@ -252,9 +317,16 @@ def _within_budget(docs: list[Document], settings: Settings,
 
 def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> IndexStore | None:
     """The current index to update, or None for a first build or a rebuild."""
-    if rebuild or not (os.path.lexists(root / CURRENT) or has_generations(root)):
+    if settings.store.backend == "milvus":
+        from .milvus_writer import open_for_update
+
+        store = open_for_update(settings, rebuild)
+        if store is None:
+            return None
+    elif rebuild or not (os.path.lexists(root / CURRENT) or has_generations(root)):
         return None
-    store = IndexStore(root)
+    else:
+        store = IndexStore(root)
     store.check_model(embedder.model_id)
     chunking = store.manifest.get("chunking", {})
     if (chunking.get("size"), chunking.get("overlap")) != (settings.chunk.size, settings.chunk.overlap):
@@ -299,7 +371,7 @@ def _assemble(existing: IndexStore | None, keep_ids: list[int], chunked: list[tu
             for chunk in existing.chunks_of(old_id):
                 rows.append(chunk.id)
                 chunks.append(Chunk(doc_id=new_id, ordinal=chunk.ordinal, text=chunk.text, start=chunk.start, end=chunk.end))
-    kept_vectors = np.asarray(existing.vectors[rows]) if existing is not None and rows else None
+    kept_vectors = existing.vectors_of(rows) if existing is not None and rows else None
     new_chunks: list[Chunk] = []
     for doc, doc_chunks in chunked:
         for chunk in doc_chunks:

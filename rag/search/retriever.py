@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..index.store import IndexStore
+from ..index.backend import PassageStore, open_store
+from ..ingest.outlets import source_key
 from ..types import Passage
 from .filters import Filters
 from .fusion import convex_fusion, reciprocal_rank_fusion
@@ -24,13 +25,13 @@ class Retriever:
                          filters=Filters(source="002_*", since="2023-01-01"))
     """
 
-    def __init__(self, settings: Settings, store: IndexStore | None = None, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, store: PassageStore | None = None, embedder: Embedder | None = None):
         self.settings = settings
-        self.store = store or IndexStore(settings.index)
+        self.store = store or open_store(settings)  # embedded folder index or Milvus (settings.store)
         if embedder is None:
-            from ..index.embed import get_embedder
+            from ..index.embed import embedder_for
 
-            embedder = get_embedder(settings.embed.model, settings.embed.batch_size, settings.embed.device)
+            embedder = embedder_for(settings.embed)
         self.store.check_model(embedder.model_id)
         self.embedder = embedder
         self._reranker = None
@@ -69,22 +70,19 @@ class Retriever:
         import numpy as np
 
         scores: dict[str, dict[int, float]] = {}
-        query_vector = lexical_all = None
+        query_vector = None
         if mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed_query(question)
             scores["dense"] = dict(self.store.dense_search(query_vector, fetch, allowed))
         if mode in ("lexical", "hybrid"):
-            from ..index.lexical import top_k
-
-            lexical_all = self.store.lexical.scores(question)
-            scores["lexical"] = dict(top_k(lexical_all, fetch, allowed))
+            scores["lexical"] = dict(self.store.lexical_search(question, fetch, allowed))
         if mode == "hybrid":
             missing = sorted(set(scores["lexical"]) - set(scores["dense"]))
             if missing:
-                sims = np.asarray(self.store.vectors[missing]) @ np.asarray(query_vector, dtype="float32")
+                sims = self.store.vectors_of(missing) @ np.asarray(query_vector, dtype="float32")
                 scores["dense"].update(zip(missing, map(float, sims)))
-            for item in set(scores["dense"]) - set(scores["lexical"]):
-                scores["lexical"][item] = float(lexical_all[item])
+            unscored = sorted(set(scores["dense"]) - set(scores["lexical"]))
+            scores["lexical"].update(self.store.lexical_scores(question, unscored) if unscored else {})
         return scores
 
     def fuse(self, scores: dict[str, dict[int, float]], fetch: int) -> list[tuple[int, float]]:
@@ -105,7 +103,7 @@ class Retriever:
 
         if threshold > 1.0 or len(passages) < 2:
             return passages
-        vectors = np.asarray(self.store.vectors[[p.chunk_id for p in passages]])
+        vectors = np.asarray(self.store.vectors_of([p.chunk_id for p in passages]))
         kept: list[int] = []
         for i, passage in enumerate(passages):
             twin = next((j for j in kept if float(vectors[i] @ vectors[j]) >= threshold), None)
@@ -113,6 +111,7 @@ class Retriever:
                 kept.append(i)
             else:
                 passages[twin].duplicates.append(passage.source)
+                passages[twin].duplicate_keys.append(source_key(passage.origin or passage.outlet, passage.source))
         return [passages[i] for i in kept]
 
     def rerank(self, question: str, passages: list[Passage]) -> list[Passage]:

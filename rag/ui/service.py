@@ -83,10 +83,10 @@ class RagService:
     def embedder(self) -> Embedder:
         """The embedding model (loaded once)."""
         if self._embedder is None:
-            from ..index.embed import get_embedder
+            from ..index.embed import embedder_for
 
             e = self.settings.embed
-            self._embedder = get_embedder(e.model, e.batch_size, e.device)
+            self._embedder = embedder_for(e)
         return self._embedder
 
     def retriever(self) -> Retriever:
@@ -255,6 +255,88 @@ class RagService:
         current = Path(self.settings.index)
         found = [str(p.parent) for p in sorted(self.index_root.glob("*/CURRENT"))] if self.index_root.is_dir() else []
         return [str(current)] + [f for f in found if Path(f).resolve() != current.resolve()]
+
+    # ------------------------------------------------------------ start-up and single documents (UI additions)
+
+    def load_models(self) -> str | None:
+        """Open the index, load the embedder and the chat model's weights now; a readable problem, never raises."""
+        problem = self.warm_up()
+        try:
+            load = getattr(self.llm(), "load", None)  # local GGUF models load their weights on first use otherwise
+            if callable(load):
+                load()
+        except RagError as exc:
+            return f"{problem}; {exc}" if problem else str(exc)
+        return problem
+
+    def document(self, source: str) -> dict | None:
+        """The indexed document named `source`: its summary row plus `original`, its whole text (None if unknown)."""
+        from ..index.store import IndexStore
+
+        try:
+            with IndexStore(self.settings.index) as store:
+                row = next((d for d in store.documents() if d["source"] == source), None)
+                original = store.document_original(source) if row else None
+        except IndexNotFoundError:
+            return None
+        return None if row is None or original is None else {**row, "original": original}
+
+    def delete_document(self, source: str) -> IndexReport:
+        """Remove one document from the index (its uploaded copy too, if it was an upload); other files stay."""
+        from ..index.build import Unchanged, update_index
+        from ..index.store import IndexStore
+
+        with self._lock:
+            rows = self.documents()
+            target = next((d for d in rows if d["source"] == source), None)
+            if target is None:
+                raise RagError(f"{source} is not in the index (it may have been removed already): refresh the list")
+            if len(rows) == 1:
+                raise RagError("that is the last document: an index cannot be empty; add another file first")
+
+            def others():
+                """Every other document, read inside the writer's lock so nothing changes in between."""
+                with IndexStore(self.settings.index) as store:
+                    sources = store.sources_by_key()
+                    for key, (_, digest) in store.document_ids_by_key().items():
+                        if sources.get(key) != source:
+                            yield Unchanged(source=sources.get(key, key), key=key, content_hash=digest)
+
+            self._drop_retriever()
+            report = update_index(self.settings, others(), self.embedder(), prune=True)
+            self._remove_upload(target.get("path") or "")
+            return report
+
+    def _remove_upload(self, path: str) -> None:
+        """Delete a file if it lies in this index's uploads folder (files elsewhere belong to the user)."""
+        uploads = (Path(self.settings.index) / UPLOADS).resolve()
+        file = Path(path)
+        if path and file.parent.resolve() == uploads and file.is_file() and not file.is_symlink():
+            file.unlink()
+
+    def write_receipt(self, answer: Answer, path: Path) -> Path:
+        """Write the JSON receipt of an answer (quotes with file hashes and spans, claims, settings) to `path`."""
+        from ..answer.receipt import build_receipt, write_receipt
+        from ..index.store import IndexStore
+
+        with IndexStore(self.settings.index) as store:
+            write_receipt(path, build_receipt(answer, self.settings, store))
+        return path
+
+    def reindex_document(self, source: str) -> IndexReport:
+        """Read one document's file again and re-index it if it changed (e.g. an upload replaced on disk)."""
+        from ..index.build import read_files, update_index
+
+        with self._lock:
+            target = next((d for d in self.documents() if d["source"] == source), None)
+            if target is None:
+                raise RagError(f"{source} is not in the index: refresh the list")
+            path = Path(target.get("path") or "")
+            if not target.get("path") or not path.is_file():
+                raise RagError(f"the file of {source} is gone ({path or 'no path recorded'}): upload it again")
+            self._drop_retriever()
+            items = read_files([path], self.settings.max_file_mb)
+            return update_index(self.settings, items, self.embedder())
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
