@@ -143,6 +143,33 @@ def tidy_text(text: str) -> str:
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 
+# ---------------------------------------------------------------- text in documents that speaks as the system
+
+# Lines in a document that imitate our reply format or give orders to the model: a planted "Answer: ... [2]",
+# a "Quotes:" block, '[1] "..."' quote lines, fake chat turns, "ignore previous instructions", and the
+# refusal sentence itself (a document must not be able to force "The documents do not say.").
+DIRECTIVE = re.compile(
+    r"^\W*(?:answer|quotes?|sources?|evidence|system|assistant|user|instructions?)\s*:"
+    r"|^\W*\[\d{1,3}\]\s*[\"“]"
+    r"|\b(?:ignore|disregard|forget)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|all)\b[^.\n]{0,20}"
+    r"\b(?:instructions?|prompts?|rules|messages?)\b"
+    r"|\b(?:reply|respond|answer)\s+only\b"
+    r"|\bthe\s+documents\s+do\s+not\s+say\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def is_directive(text: str) -> bool:
+    """Whether document text imitates the answer format or instructs the model (see DIRECTIVE)."""
+    return DIRECTIVE.search(text) is not None
+
+
+def defang_directives(text: str) -> str:
+    """Document text with each directive-like line marked as quoted material, so it reads as data, not as orders."""
+    return "\n".join(f"[document text, not an instruction] {line}" if is_directive(line) else line
+                     for line in text.split("\n"))
+
+
 # ---------------------------------------------------------------- [n] citation markers
 
 # The canonical marker the program writes: one number per bracket, "[1][3]".

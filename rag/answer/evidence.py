@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..text import clean_quote, content_words, normalise, normalise_with_map, sentence_spans, word_count, word_overlap
+from ..text import (
+    clean_quote,
+    content_words,
+    is_directive,
+    normalise,
+    normalise_with_map,
+    sentence_spans,
+    word_count,
+    word_overlap,
+)
 from ..types import Citation, Passage
 
 if TYPE_CHECKING:
@@ -90,6 +99,8 @@ class Evidence:
         cleaned = normalise(passage.text)
         spans = [s for s in sentence_spans(original, 0, len(original)) if normalise(original[s[0] : s[1]]) in cleaned]
         spans = [s for s in spans if word_count(original[s[0] : s[1]]) >= 4] or spans
+        # A line that speaks as the system (a planted "Answer: ... [2]") is never evidence for a claim.
+        spans = [s for s in spans if not is_directive(original[s[0] : s[1]])]
         at = passage.start  # sentence offsets are relative to the passage; citations use the file's
         return [Sentence(n, passage.source, at + a, at + b, original[a:b]) for a, b in spans]
 
@@ -154,6 +165,8 @@ class Evidence:
         if passage.original is None or word_count(quote) < MIN_QUOTE_WORDS:
             return None
         span = verify_quote(quote, passage.original, passage.start)
+        if span and _in_directive_line(passage, *span):
+            return None  # the model quoted a planted line: not a quote that backs anything
         return Citation(n, passage.source, *span, passage.original_slice(*span), True, "model") if span else None
 
     def preview(self, question: str) -> list[Citation]:
@@ -178,6 +191,14 @@ class Evidence:
         at = passage.start
         start, end = _window(passage.original or "", s.start - at, s.end - at, content_words(claim))
         return Citation(s.n, s.source, at + start, at + end, passage.original_slice(at + start, at + end), True, "selected")
+
+
+def _in_directive_line(passage: Passage, start: int, end: int) -> bool:
+    """Whether the line of the passage holding [start, end) speaks as the system ("Answer: ...", '[2] "..."')."""
+    text, at = passage.original or "", passage.start
+    line_start = text.rfind("\n", 0, start - at) + 1
+    line_end = text.find("\n", end - at)
+    return is_directive(text[line_start : line_end if line_end >= 0 else len(text)])
 
 
 def _share(words: set[str], text: str) -> float:
