@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..text import defang_directives
 from ..types import REFUSAL, Passage
 
 if TYPE_CHECKING:
@@ -85,12 +86,18 @@ def neutralise(text: str) -> str:
     return _DELIMITER_LIKE.sub(lambda m: f"‹{m.group(1) or m.group(2)}›", text)
 
 
+_UNSAFE_ATTR = re.compile(r"[^\w .,&'-]")
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """Numbered <passage> blocks, one per passage, texts neutralised."""
     blocks = []
     for n, passage in enumerate(passages, start=1):
         date = f' date="{passage.date}"' if passage.date else ""
-        blocks.append(f'<passage n="{n}"{date}>\n{neutralise(passage.text.strip())}\n</passage>')
+        # The outlet comes from the document (title, metadata): no quotes or brackets may close the tag early.
+        outlet = f' outlet="{_UNSAFE_ATTR.sub("", passage.outlet)[:60]}"' if passage.outlet else ""
+        text = defang_directives(neutralise(passage.text.strip()))
+        blocks.append(f'<passage n="{n}"{date}{outlet}>\n{text}\n</passage>')
     return "\n".join(blocks)
 
 
