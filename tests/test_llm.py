@@ -539,7 +539,7 @@ def test_extra_buffer_types_can_be_disabled_temporarily() -> None:
 
 def test_amx_detection_can_be_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_LLAMA_EXTRA_BUFTS", "1")
-    assert local.cpu_has_amx() is False
+    assert local.cpu_has_amx() is False  # the engines share rag.llm.engine.cpu_has_amx
 
 
 # ---------------------------------------------------------------- integration

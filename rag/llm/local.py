@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage, ChatMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
 
 from ..errors import ModelLoadError
+from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_FILENAME = f"{MODEL_NAME}.gguf"
@@ -246,15 +246,6 @@ _LOAD_LOCK = threading.Lock()
 _LOADED: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 
 
-def default_threads() -> int:
-    """One thread per core: on an idle 2-core machine 2 threads decode 1.8x faster than 1.
-
-    benchmarks/llm_threads.py measured 10.3 vs 5.7 tokens/s. llama.cpp's threads busy-wait, so on a
-    machine already busy with other work fewer threads can be faster: set RAG_LLM__N_THREADS then.
-    """
-    return max(os.cpu_count() or 1, 1)
-
-
 def load_llama(path: Path, n_ctx: int = 4096, n_threads: int | None = None) -> tuple[Any, threading.Lock]:
     """The process-wide llama_cpp.Llama for `path` and its generation lock, loaded on first use."""
     key = (str(Path(path).resolve()), n_ctx, n_threads or default_threads())
@@ -291,17 +282,6 @@ def _new_llama(path: str, n_ctx: int, n_threads: int) -> Any:
         raise ModelLoadError(f"cannot load {path} with llama.cpp ({exc}): is it a valid GGUF model?") from exc
 
 
-def cpu_has_amx() -> bool:
-    """True on CPUs with Intel AMX (Linux /proc/cpuinfo); RAG_LLAMA_EXTRA_BUFTS=1 forces False."""
-    if os.environ.get("RAG_LLAMA_EXTRA_BUFTS") == "1":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return "amx_int8" in flags or "amx_tile" in flags
-
-
 @contextmanager
 def _extra_buffer_types(enabled: bool) -> Iterator[None]:
     """Load models with or without ggml's extra CPU buffer types (AMX, weight repacking).
@@ -335,48 +315,18 @@ def clear_loaded_models() -> None:
         _LOADED.clear()
 
 
-_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
-
-
-def to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
-    """LangChain messages as OpenAI-style dicts for create_chat_completion."""
-    out = []
-    for m in messages:
-        role = m.role if isinstance(m, ChatMessage) else _ROLES.get(m.type, "user")
-        out.append({"role": role, "content": m.text})
-    return out
-
-
-class LlamaCppChatModel(BaseChatModel):
+class LlamaCppChatModel(GGUFChatModel):
     """llama_cpp.Llama behind the LangChain chat-model interface; the loaded model is shared per process."""
 
-    model_path: str
     model_name: str = MODEL_NAME
-    temperature: float = 0.0
-    max_tokens: int = 300
-    n_ctx: int = 4096
-    n_threads: int | None = None
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "temperature": self.temperature, "max_tokens": self.max_tokens}
-
     def load(self) -> tuple[Any, threading.Lock]:
         """Load (or reuse) the llama.cpp model now, e.g. to warm up a UI."""
         return load_llama(Path(self.model_path), self.n_ctx, self.n_threads)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,
@@ -391,7 +341,7 @@ class LlamaCppChatModel(BaseChatModel):
         # abandons the stream, closing the generator (GeneratorExit) releases it.
         with lock:
             stream = llama.create_chat_completion(
-                messages=to_llama_messages(messages), stop=stop, stream=True, **params
+                messages=to_openai_messages(messages), stop=stop, stream=True, **params
             )
             for part in stream:
                 choice = part["choices"][0]

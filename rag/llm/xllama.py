@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage, ChatMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 
-from rag.errors import LLMError, ModelLoadError
+from ..errors import LLMError, ModelLoadError
+from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
 
 XLLAMA_PIP = "pip install xllamacpp"
 # Host-RAM prompt cache of the server (llama.cpp's --cache-ram): KV states of recent prompts are kept here
@@ -53,26 +53,6 @@ def require_xllamacpp() -> None:
         found = False
     if not found:
         raise ModelLoadError(f"xllamacpp is not installed: run `{XLLAMA_PIP}` or set RAG_LLM__SPEC to another model")
-
-
-def default_threads() -> int:
-    """One thread per core: with OMP_WAIT_POLICY=PASSIVE as fast as 1 thread at decoding and ~1.8x at prompts.
-
-    benchmarks/llm_engine.py on 2 cores: 2 threads process prompts at ~70 tokens/s vs ~39 for 1 thread. Decoding
-    is ~18 tokens/s either way (26 with spinning OpenMP threads, but that collapses to 4-8 beside one busy process).
-    """
-    return max(os.cpu_count() or 1, 1)
-
-
-def cpu_has_amx() -> bool:
-    """True on CPUs with Intel AMX (Linux /proc/cpuinfo); RAG_LLAMA_EXTRA_BUFTS=1 forces False."""
-    if os.environ.get("RAG_LLAMA_EXTRA_BUFTS") == "1":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return "amx_int8" in flags or "amx_tile" in flags
 
 
 def set_omp_wait_policy() -> bool:
@@ -180,18 +160,6 @@ def _check_gguf(path: Path) -> None:
 
 # ---------------------------------------------------------------- requests
 
-_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-
-
-def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
-    """LangChain messages as OpenAI-style dicts (system/user/assistant; other roles become user)."""
-    out = []
-    for m in messages:
-        role = m.role if isinstance(m, ChatMessage) else _ROLES.get(m.type, "user")
-        out.append({"role": role if role in ("system", "user", "assistant") else "user", "content": m.text})
-    return out
-
-
 def raise_for_error(response: dict[str, Any]) -> None:
     """LLMError with one line if a server response (or stream chunk) carries an error."""
     error = response.get("error")
@@ -262,23 +230,12 @@ def choice_probabilities(top_logprobs: Sequence[dict[str, Any]], choices: Sequen
 # ---------------------------------------------------------------- chat model
 
 
-class XLlamaChatModel(BaseChatModel):
+class XLlamaChatModel(GGUFChatModel):
     """xllamacpp's embedded llama.cpp server behind the LangChain chat-model interface, shared per process."""
-
-    model_path: str
-    model_name: str
-    temperature: float = 0.0
-    max_tokens: int = 300
-    n_ctx: int = 4096
-    n_threads: int | None = None
 
     @property
     def _llm_type(self) -> str:
         return "xllamacpp"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
     def load(self) -> tuple[Any, threading.Lock]:
         """Load (or reuse) the server now, e.g. to warm up a UI."""
@@ -294,15 +251,6 @@ class XLlamaChatModel(BaseChatModel):
         }
         request.update({k: v for k, v in options.items() if v is not None})
         return request
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,
