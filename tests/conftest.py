@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "examples" / "corpus"
 SEED_DEV = REPO / "tests" / "data" / "seed_dev.jsonl"
+NEWS = REPO / "tests" / "data" / "news"  # four outlets, dated three ways, conflicting figures, one retold wire story
+NEWS_META = REPO / "tests" / "data" / "news-meta.csv"  # the sidecar dating the one undated file
 
 
 class HashEmbedder:
@@ -80,4 +82,14 @@ def seed_index(settings, hash_embedder):
     from rag.index.build import index_paths
 
     index_paths([CORPUS], settings, hash_embedder)
+    return settings
+
+
+@pytest.fixture
+def news_index(settings, hash_embedder):
+    """The news corpus indexed with its sidecar, answers gated as for the hash embedder's lower similarities."""
+    from rag.index.build import index_paths
+
+    index_paths([NEWS], settings, hash_embedder, meta_file=NEWS_META)
+    settings.answer.min_score = 0.1
     return settings

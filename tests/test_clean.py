@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest.clean import clean_text, extract_date, guess_title
+from rag.ingest.clean import clean_text, guess_title
+from rag.ingest.dates import extract_date
 
 CORPUS = Path(__file__).parent.parent / "examples" / "corpus"
 SEED_DEV = Path(__file__).parent / "data" / "seed_dev.jsonl"
@@ -220,7 +221,7 @@ def test_related_posts_section_dropped_until_next_real_paragraph() -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Wednesday, October 8, 2025\nTitle", "2025-10-08"),
+        ("Wednesday, October 8, 2025\nTitle", None),  # a weekday widget above the headline is page chrome
         ("Some title\nOctober 8, 2025", "2025-10-08"),
         ("Title\n\n2025-10-08\n\nBody.", "2025-10-08"),
         ("Title\n8 October 2025", "2025-10-08"),
@@ -236,7 +237,7 @@ def test_extract_date(text: str, expected: str | None) -> None:
 
 
 def test_extract_date_on_corpus() -> None:
-    assert extract_date(_clean_file("001_8616b1cfa831146b.txt")[1]) == "2025-10-08"
+    assert extract_date(_clean_file("001_8616b1cfa831146b.txt")[1]) is None  # the scrape date, above the headline
     assert extract_date(_clean_file("000_c616c649b025df99.txt")[1]) is None  # only caption dates
 
 

@@ -43,13 +43,20 @@ def test_source_filter_restricts_results(seed_index, hash_embedder):
     assert retriever.search("Russia", filters=Filters(source="nothing-matches*")) == []
 
 
-def test_date_filter_excludes_undated_and_out_of_range(seed_index, hash_embedder):
-    retriever = Retriever(seed_index, embedder=hash_embedder)
+def test_date_filter_excludes_undated_and_out_of_range(settings, hash_embedder):
+    from rag.index.build import index_paths
+
+    from .conftest import NEWS
+
+    index_paths([NEWS], settings, hash_embedder)  # without its sidecar, herald-dam.txt states no date
+    retriever = Retriever(settings, embedder=hash_embedder)
     dated = {d["source"]: d["date"] for d in retriever.store.documents() if d["date"]}
-    assert dated, "the seed corpus states publication dates"
+    assert len(dated) == 3 and "herald-dam.txt" not in dated
     day = sorted(dated.values())[0]
-    passages = retriever.search("Russia", k=10, filters=Filters(since=day, until=day))
+    passages = retriever.search("floods in Valdoria", k=10, filters=Filters(since=day, until=day))
     assert passages and all(dated.get(p.source) == day for p in passages)
+    assert retriever.search("dam on the Lenta river", k=10, filters=Filters(since="2023")) != []
+    assert all(p.source != "herald-dam.txt" for p in retriever.search("dam on the Lenta", k=10, filters=Filters(since="2000")))
 
 
 def test_dedup_keeps_the_best_copy_and_records_the_twin(seed_index, hash_embedder):

@@ -17,11 +17,14 @@ def completion_id() -> str:
 
 
 def rag_extra(answer: Answer) -> dict[str, Any]:
-    """The documented extra field: citations with verified quotes, claim verdicts, refusal, evidence, passages."""
+    """The documented extra field: citations with verified quotes (with date and outlet), claim verdicts (with
+    independent sources), refusal, evidence, passages, as_of, time_scope and disagreements."""
     data = answer.to_dict()
-    keys = ("citations", "claims", "refused", "refusal_reason", "evidence", "standalone_question", "model", "timings")
+    keys = ("citations", "claims", "refused", "refusal_reason", "evidence", "standalone_question", "model", "timings",
+            "as_of", "time_scope", "disagreements", "independent_sources")
     extra = {key: data[key] for key in keys}
-    extra["passages"] = [{k: p[k] for k in ("n", "source", "start", "end", "score", "title", "date")}
+    extra["passages"] = [{k: p[k] for k in ("n", "source", "start", "end", "score", "title", "date", "date_source",
+                                            "outlet", "url", "duplicates")}
                          for p in data["passages"]]
     return extra
 

@@ -197,7 +197,8 @@ def update_index(settings: Settings, items: Iterable[Document | Skipped | Unchan
 
 
 def relabel_index(settings: Settings, source: str, fields: dict[str, str]) -> IndexReport:
-    """Correct one document's date/outlet/url/title (`rag docs --set`): kept for later runs, applied now, no re-embedding."""
+    """Correct one document's date/outlet/url/title (`rag docs --set`): kept for later runs, applied now, nothing
+    re-embedded."""
     with _writing(settings):
         existing = IndexStore(settings.index)
         try:

@@ -58,10 +58,46 @@ def check_index(root: Path) -> CheckResult:
         result.problems.append(str(error))
         return result
     result.counts = {"documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"]}
+    visible, segments = result.counts, manifest.get("segments")
+    if segments:  # a base with a delta beside it (segments.py): the base files hold the base's counts
+        result.counts = {"documents": segments["base"]["documents"], "chunks": segments["base"]["chunks"]}
     for step in (_files, _database, _vectors, _faiss, _lexical):
         step(folder, manifest, result)
+    if segments:
+        _delta(folder / "delta", manifest, result)
+        result.counts = visible
     _leftovers(root, result)
     return result
+
+
+def _delta(folder: Path, manifest: dict[str, Any], result: CheckResult) -> None:
+    """The delta segment: its database, ids after the base's, spans, vectors and BM25 index, as for the base."""
+    import numpy as np
+
+    base, delta = manifest["segments"]["base"], manifest["segments"]["delta"]
+    problems = []
+    try:
+        db = sqlite3.connect(f"file:{folder / 'meta.sqlite'}?mode=ro", uri=True)
+        try:
+            documents = db.execute("SELECT count(*), min(id) FROM documents").fetchone()
+            chunks = db.execute("SELECT count(*), min(id), max(id) FROM chunks").fetchone()
+            tombstones = db.execute("SELECT count(*) FROM tombstones").fetchone()[0]
+            bad = db.execute(_SPAN_ERRORS).fetchone()[0]
+        finally:
+            db.close()
+        if (documents[0], chunks[0], tombstones) != (delta["documents"], delta["chunks"], delta["tombstones"]):
+            problems.append(f"delta/meta.sqlite holds {documents[0]} documents, {chunks[0]} passages and {tombstones} "
+                            f"tombstones, the manifest says {delta['documents']}, {delta['chunks']}, {delta['tombstones']}")
+        if chunks[0] and (chunks[1], chunks[2]) != (base["chunks"], base["chunks"] + chunks[0] - 1):
+            problems.append(f"delta passage ids run {chunks[1]}..{chunks[2]}, not on from the base's {base['chunks']}")
+        if bad:
+            problems.append(f"{bad} delta passages have a span outside their document (or text that is not theirs)")
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        if tuple(vectors.shape) != (delta["chunks"], int(manifest["dim"])):
+            problems.append(f"delta/vectors.npy has shape {tuple(vectors.shape)}, expected {(delta['chunks'], manifest['dim'])}")
+    except (sqlite3.DatabaseError, OSError, ValueError, EOFError) as error:
+        problems.append(f"the delta segment cannot be read: {str(error).splitlines()[0][:120]}")
+    result.problems += problems
 
 
 def _files(folder: Path, manifest: dict[str, Any], result: CheckResult) -> None:

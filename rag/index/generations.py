@@ -123,7 +123,7 @@ def set_modes(folder: Path) -> None:
 def _ours(entry: Path) -> bool:
     """An entry rag itself puts in an index folder."""
     name = entry.name
-    if name in (CURRENT, LOCK_FILE) or name.startswith(f".{CURRENT}."):
+    if name in (CURRENT, LOCK_FILE, "document-meta.json") or name.startswith(f".{CURRENT}."):
         return True
     if name == UPLOADS and entry.is_dir() and not entry.is_symlink():
         return True

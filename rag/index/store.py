@@ -47,8 +47,13 @@ class IndexStore:
         self._faiss = None
         self._vectors = None
         self._lexical = None
+        self._delta = None  # a delta segment beside the base (segments.py), when the manifest names one
         try:
             self.manifest = read_manifest(self.root, self.folder)
+            if self.manifest.get("segments"):
+                from .segments import Delta
+
+                self._delta = Delta(self)
             self._check_files()
         except BaseException:
             self.close()
@@ -62,9 +67,9 @@ class IndexStore:
         tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"documents", "chunks"} <= tables:
             raise damaged(self.root, "meta.sqlite has no documents or chunks table")
-        shape = tuple(self.vectors.shape)
-        if shape != (self.size, int(self.manifest["dim"])):
-            raise damaged(self.root, f"vectors.npy holds {shape[0]} vectors, the manifest says {self.size}")
+        shape, base = tuple(self.vectors.shape), self.base_size
+        if shape != (base, int(self.manifest["dim"])):
+            raise damaged(self.root, f"vectors.npy holds {shape[0]} vectors, the manifest says {base}")
 
     def close(self) -> None:
         """Release the generation: close database connections and drop the lease."""
@@ -120,6 +125,8 @@ class IndexStore:
                 raise damaged(self.root, f"meta.sqlite: {error}") from None
             self._local.db = conn
             self._connections.append(conn)
+            if self._delta is not None:
+                self._delta.attach(conn)
         return conn
 
     def _query(self, sql: str, args: Any = ()) -> list[tuple]:
@@ -150,7 +157,7 @@ class IndexStore:
             from .lexical import LexicalIndex
 
             try:
-                self._lexical = LexicalIndex(self.folder, self.size)
+                self._lexical = LexicalIndex(self.folder, self.base_size)
             except Exception as error:  # bm25s raises json/numpy/OS errors on damaged files
                 raise damaged(self.root, f"lexical index cannot be read: {_first_line(error)}") from None
         return self._lexical
@@ -164,9 +171,11 @@ class IndexStore:
         query = np.asarray(query_vector, dtype="float32").reshape(1, -1)
         if allowed is not None:
             ids = np.fromiter(sorted(allowed), dtype="int64")
-            scores = np.asarray(self.vectors[ids]) @ query[0]
+            scores = self.vectors_of(ids) @ query[0]
             order = np.argsort(-scores)[:k]
             return [(int(ids[i]), float(scores[i])) for i in order]
+        if self._delta is not None:
+            return self._delta.dense_search(query, k)
         scores, ids = self._faiss_index().search(query, min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -192,17 +201,26 @@ class IndexStore:
         rows = self._query(
             # substr counts characters (1-based), like Python's str offsets: the passage's exact original slice
             "SELECT c.id, d.source, c.orig_start, c.orig_end, c.text, d.title, d.date, c.doc_id, "
-            "substr(d.original, c.orig_start + 1, c.orig_end - c.orig_start) "
+            "substr(d.original, c.orig_start + 1, c.orig_end - c.orig_start), "
+            f"{self._news_columns()}, json_extract(d.metadata, '$.wire') "
             f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             [h[0] for h in hits],
         )
         by_id = {r[0]: r for r in rows}
         return [
             Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6],
-                    doc_id=r[7], original=r[8])
+                    doc_id=r[7], original=r[8], date_source=r[9] or "none", outlet=r[10], url=r[11],
+                    origin=r[12] or r[10])
             for i, s in hits
             if (r := by_id.get(i)) is not None
         ]
+
+    def _news_columns(self) -> str:
+        """SQL for date_source, outlet, url of `documents d`: NULLs in an index written before they existed."""
+        columns = getattr(self, "_document_columns", None)
+        if columns is None:
+            columns = self._document_columns = {r[1] for r in self._query("PRAGMA table_info(documents)")}
+        return ", ".join(f"d.{c}" if c in columns else "NULL" for c in ("date_source", "outlet", "url"))
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None, until: str | None = None) -> set[int]:
         """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter)."""
@@ -223,23 +241,26 @@ class IndexStore:
     def documents(self) -> list[dict[str, Any]]:
         """One summary row per document."""
         rows = self._query(
-            "SELECT d.id, d.source, d.path, d.title, d.date, d.content_hash, COUNT(c.id), LENGTH(d.original) "
+            "SELECT d.id, d.source, d.path, d.title, d.date, d.content_hash, COUNT(c.id), LENGTH(d.original), "
+            f"{self._news_columns()}, json_extract(d.metadata, '$.date_note'), json_extract(d.metadata, '$.wire') "
             "FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id GROUP BY d.id ORDER BY d.source"
         )
-        keys = ["id", "source", "path", "title", "date", "content_hash", "chunks", "chars"]
-        return [dict(zip(keys, r)) for r in rows]
+        keys = ["id", "source", "path", "title", "date", "content_hash", "chunks", "chars", "date_source", "outlet",
+                "url", "date_note", "wire"]
+        return [{**dict(zip(keys, r)), "date_source": r[8] or "none"} for r in rows]
 
     def load_documents(self, doc_ids: list[int] | None = None) -> list[Document]:
         """Full documents (text, offset map) by id, all when `doc_ids` is None."""
         import numpy as np
 
-        sql = "SELECT id, source, path, title, content_hash, date, original, text, offset_map, metadata FROM documents"
-        rows = self._query(sql + " ORDER BY id")
+        sql = ("SELECT d.id, d.source, d.path, d.title, d.content_hash, d.date, d.original, d.text, d.offset_map, "
+               f"d.metadata, {self._news_columns()} FROM documents d")
+        rows = self._query(sql + " ORDER BY d.id")
         wanted = None if doc_ids is None else set(doc_ids)
         return [
             Document(source=r[1], path=r[2] or "", title=r[3] or "", content_hash=r[4] or "", date=r[5],
                      original=r[6], text=r[7], offset_map=np.frombuffer(r[8], dtype="int32").tolist(),
-                     metadata=json.loads(r[9] or "{}"))
+                     metadata=json.loads(r[9] or "{}"), date_source=r[10] or "none", outlet=r[11], url=r[12])
             for r in rows
             if wanted is None or r[0] in wanted
         ]
@@ -266,6 +287,41 @@ class IndexStore:
     def document_ids_by_key(self) -> dict[str, tuple[int, str]]:
         """key -> (document id, content hash), for incremental indexing."""
         return {r[0]: (r[1], r[2]) for r in self._query("SELECT key, id, content_hash FROM documents")}
+
+    # ---- the PassageStore protocol's lexical and vector access (rag/index/backend.py)
+
+    def lexical_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top-k (passage id, BM25 score) with a positive score, optionally among `allowed` ids."""
+        from .lexical import top_k
+
+        return top_k(self._lexical_all(query), k, allowed) if k > 0 else []
+
+    def lexical_scores(self, query: str, ids: list[int]) -> dict[int, float]:
+        """BM25 scores of the given passages (0 for those sharing no word with the query)."""
+        scores = self._lexical_all(query)
+        return {i: float(scores[i]) for i in ids}
+
+    def _lexical_all(self, query: str):
+        """Every passage's BM25 score, kept for the last query of this thread (hybrid search asks twice)."""
+        last = getattr(self._local, "lexical_last", None)
+        if last is None or last[0] != query:
+            scores = self._delta.lexical_scores(query) if self._delta is not None else self.lexical.scores(query)
+            last = self._local.lexical_last = (query, scores)
+        return last[1]
+
+    def vectors_of(self, ids: list[int]) -> np.ndarray:
+        """Vectors of the given passages, in order."""
+        import numpy as np
+
+        if self._delta is not None:
+            return self._delta.vectors_of(ids)
+        return np.asarray(self.vectors[list(ids)])
+
+    @property
+    def base_size(self) -> int:
+        """Passages of the base segment (all of them, unless a delta segment sits beside it)."""
+        segments = self.manifest.get("segments")
+        return int(segments["base"]["chunks"]) if segments else self.size
 
 
 _MANIFEST_KEYS = {"format": int, "embedding_model": str, "dim": int, "counts": dict}

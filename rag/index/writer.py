@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 _SCHEMA = """
 CREATE TABLE documents (id INTEGER PRIMARY KEY, key TEXT UNIQUE, source TEXT UNIQUE, path TEXT, title TEXT,
-    content_hash TEXT, date TEXT, original TEXT, text TEXT, offset_map BLOB, metadata TEXT);
+    content_hash TEXT, date TEXT, original TEXT, text TEXT, offset_map BLOB, metadata TEXT,
+    date_source TEXT, outlet TEXT, url TEXT);
 CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id INTEGER REFERENCES documents(id), ordinal INTEGER,
     text TEXT, start INTEGER, end INTEGER, orig_start INTEGER, orig_end INTEGER);
 CREATE INDEX chunks_doc ON chunks(doc_id);
@@ -44,8 +46,10 @@ class IndexContent:
 
 
 def write_index(root: Path, content: IndexContent, manifest: dict[str, Any], hnsw_threshold: int = 100_000,
-                lock_wait: float = 10.0) -> Path:
-    """Write a new generation and make it live atomically (under the writer lock); returns its folder."""
+                lock_wait: float = 10.0, fill: Callable[[Path], None] | None = None) -> Path:
+    """Write a new generation and make it live atomically (under the writer lock); returns its folder.
+
+    `fill(folder)` writes the generation's files instead of the full write (segments.py: base linked, delta new)."""
     root = Path(root)
     check_index_folder(root)
     make_root(root)
@@ -54,7 +58,7 @@ def write_index(root: Path, content: IndexContent, manifest: dict[str, Any], hns
         tmp.mkdir()
         try:
             mark(tmp)  # first: from now on the folder is provably rag's
-            _write_generation(tmp, content, manifest, hnsw_threshold)
+            fill(tmp) if fill is not None else _write_generation(tmp, content, manifest, hnsw_threshold)
             set_modes(tmp)
             final = root / f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
             os.rename(tmp, final)
@@ -96,9 +100,9 @@ def _write_sqlite(path: Path, content: IndexContent) -> None:
     try:
         db.executescript(_SCHEMA)
         db.executemany(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(i, d.key, d.source, d.path, d.title, d.content_hash, d.date, d.original, d.text,
-              np.asarray(d.offset_map, dtype="int32").tobytes(), json.dumps(d.metadata))
+              np.asarray(d.offset_map, dtype="int32").tobytes(), json.dumps(d.metadata), d.date_source, d.outlet, d.url)
              for i, d in enumerate(content.documents)],
         )
         rows = []

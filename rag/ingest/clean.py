@@ -234,18 +234,6 @@ def _top_lines(text: str, count: int) -> list[str]:
     return list(islice((line for line in squashed if line), count))
 
 
-def extract_date(text: str, max_lines: int = 15) -> str | None:
-    """ISO date (YYYY-MM-DD) of a dateline near the top of `text`, else None."""
-    for line in _top_lines(text, max_lines):
-        # Only short, dateline-like lines count: a date inside a sentence or photo
-        # caption ("...summit on Nov. 9, 2022, in Bishkek.") is not a publication date.
-        if token_count(line) <= 12 or _DATELINE_PREFIX.match(line):
-            found = _find_date(line)
-            if found:
-                return found.isoformat()
-    return None
-
-
 def guess_title(text: str, fallback: str, max_lines: int = 10) -> str:
     """First substantial non-boilerplate line near the top of `text`, else `fallback`."""
     for line in _top_lines(text, max_lines):

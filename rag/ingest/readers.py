@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Document, Skipped
-from .clean import clean_text, extract_date, guess_title
+from .clean import clean_text, guess_title
+from .dates import dateline_date, front_matter
 from .degenerate import degenerate_reason
 from .files import MB, Unreadable, check_exist, discover, read_capped
+from .outlets import outlet_from_title, outlet_from_url, wire_credit
 
 _BINARY_PROBE_BYTES = 8192
 
@@ -29,6 +31,9 @@ class _Extracted:
     title: str | None = None
     date: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    date_source: str = "none"  # where the format's own date came from (html-meta, front-matter)
+    outlet: str | None = None
+    url: str | None = None
 
 
 # ---------------------------------------------------------------- decoding
@@ -63,9 +68,12 @@ def _decode(data: bytes, declared: str | None = None) -> tuple[str, dict[str, An
 
 
 def _read_plain(data: bytes, limit: int) -> _Extracted:
-    """.txt and .md: the decoded text as is (Markdown is read as plain text)."""
+    """.txt and .md: the decoded text as is (Markdown is read as plain text); YAML front matter gives metadata."""
     text, meta = _decode(data)
-    return _Extracted(text, metadata=meta)
+    found = front_matter(text)
+    return _Extracted(text, title=found.get("title"), date=found.get("date"), metadata=meta,
+                      date_source="front-matter" if found.get("date") else "none", outlet=found.get("outlet"),
+                      url=found.get("url"))
 
 
 def _html_title(markup: str) -> str | None:
@@ -113,15 +121,20 @@ def _read_html(data: bytes, limit: int) -> _Extracted:
     _check_markup_has_text(markup)
     try:
         text = trafilatura.extract(markup, include_comments=False, favor_recall=True) or ""
-        date = extract_metadata(markup, extensive=False).date
+        # Metadata only (extensive=False): htmldate reads meta tags, JSON-LD, <time> and the URL, not the prose.
+        page = extract_metadata(markup, extensive=False)
     except Exception:  # trafilatura/lxml choke on some markup; the fallback copes
-        text, date = "", None
+        text, page = "", None
     if not text.strip():
         text = _html_text_fallback(markup)
         meta["extractor"] = "beautifulsoup"
     # One block per line: make each a paragraph for the chunker.
     text = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
-    return _Extracted(text, title=_html_title(markup), date=date, metadata=meta)
+    date = getattr(page, "date", None)
+    url = getattr(page, "url", None)
+    return _Extracted(text, title=_html_title(markup), date=date, metadata=meta, url=url,
+                      date_source="html-meta" if date else "none",
+                      outlet=getattr(page, "sitename", None) or outlet_from_url(url))
 
 
 @contextmanager
@@ -282,16 +295,35 @@ def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100,
         return Skipped(source, "no text")
     if reason := degenerate_reason(text):
         return Skipped(source, f"degenerate text: {reason}")
-    return Document(
+    title = extracted.title or guess_title(text, fallback=path.stem)
+    doc = Document(
         source=source,
         original=extracted.text,
         text=text,
         offset_map=offset_map,
-        title=extracted.title or guess_title(text, fallback=path.stem),
+        title=title,
         content_hash=hashlib.sha256(data).hexdigest(),
-        date=extracted.date or extract_date(text),
         metadata={"type": suffix.lstrip("."), "bytes": len(data), **extracted.metadata},
+        outlet=extracted.outlet or outlet_from_title(title),
+        url=extracted.url,
     )
+    _date_with_provenance(doc, extracted)
+    if wire := wire_credit(extracted.text):
+        doc.metadata["wire"] = wire
+    return doc
+
+
+_DATE_NOTES = {"html-meta": "from the page's metadata (htmldate)", "front-matter": "from the front matter"}
+
+
+def _date_with_provenance(doc: Document, extracted: _Extracted) -> None:
+    """The format's own date (HTML metadata, front matter), else a dateline in the text, else none and why."""
+    if extracted.date:
+        doc.date, doc.date_source = extracted.date, extracted.date_source
+        doc.metadata["date_note"] = _DATE_NOTES.get(extracted.date_source, extracted.date_source)
+        return
+    found = dateline_date(extracted.text)
+    doc.date, doc.date_source, doc.metadata["date_note"] = found.date, found.source, found.note
 
 
 def load_documents(paths: list[Path], max_file_mb: int = 100) -> Iterator[Document | Skipped]:

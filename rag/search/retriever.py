@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..config import Settings
@@ -98,7 +99,8 @@ class Retriever:
         return reciprocal_rank_fusion(rankings, cfg.rrf_k, [2 * w for w in weights])
 
     def deduplicate(self, passages: list[Passage], threshold: float) -> list[Passage]:
-        """Greedy near-duplicate collapse: a passage too similar to a better-ranked one is folded into it."""
+        """Greedy near-duplicate collapse: a passage too similar to a better-ranked one is folded into it, unless
+        it states other figures (two reports of one event that differ on the toll are not copies)."""
         import numpy as np
 
         if threshold > 1.0 or len(passages) < 2:
@@ -106,7 +108,8 @@ class Retriever:
         vectors = np.asarray(self.store.vectors_of([p.chunk_id for p in passages]))
         kept: list[int] = []
         for i, passage in enumerate(passages):
-            twin = next((j for j in kept if float(vectors[i] @ vectors[j]) >= threshold), None)
+            twin = next((j for j in kept if _copies(float(vectors[i] @ vectors[j]), threshold, passage, passages[j])),
+                        None)
             if twin is None:
                 kept.append(i)
             else:
@@ -131,6 +134,17 @@ class Retriever:
         from .langchain_adapter import RagLangChainRetriever
 
         return RagLangChainRetriever(retriever=self)
+
+
+COPY_SIMILARITY = 0.95  # above this, a passage is a copy even if a figure differs (a wire story cut differently)
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _copies(similarity: float, threshold: float, a: Passage, b: Passage) -> bool:
+    """Whether two passages count as one: similar enough, and stating the same figures unless nearly identical."""
+    if similarity < threshold:
+        return False
+    return similarity >= COPY_SIMILARITY or set(_FIGURE.findall(a.text)) == set(_FIGURE.findall(b.text))
 
 
 def _ranked(scores: dict[int, float]) -> list[tuple[int, float]]:
