@@ -124,22 +124,35 @@ def _numbers(sentence: Sentence, asked: _Asked) -> list[_Candidate]:
     for m in _NUMBER.finditer(text):
         if any(a <= m.start() < b for a, b in dated):
             continue  # part of a date
-        unit = _unit(m, text)
-        if unit is not None and unit not in _SIGNS and not _stems(unit, asked.toll) & asked.counted:
-            unit = _named_before(text, m.start(), asked.counted) or unit
-        if unit is None or _is_year(m, unit, asked.terms):
-            continue
-        around = re.findall(r"\w+", text[: m.start()])[-WINDOW:] + re.findall(r"\w+", text[m.end() :])[:WINDOW]
-        near = _stems(" ".join(around), asked.toll)
-        counts = unit not in _SIGNS and bool(_stems(unit, asked.toll) & asked.counted)
-        if (asked.predicate and not asked.predicate & near) or not (counts or asked.terms & near):
-            continue  # about something else than what is asked
-        value = float(m["num"].replace(",", "") + (f".{m['frac']}" if m["frac"] else "")) * _SCALE.get(
-            (m["scale"] or "").lower(), 1)
-        shown = text[m.start() : m.end()].strip() + ("" if unit in _SIGNS else f" {unit}")
-        group = "counted" if counts else unit if unit in _SIGNS else unit[:5]
-        found.append(_Candidate(group, unit, value, shown, sentence, (int(counts), len(asked.terms & near))))
+        candidate = _candidate(m, text, sentence, asked)
+        if candidate is not None:
+            found.append(candidate)
     return found
+
+
+def _candidate(m: re.Match[str], text: str, sentence: Sentence, asked: _Asked) -> _Candidate | None:
+    """One number as a candidate answer, or None when it is a year or about something else than what is asked."""
+    unit = _asked_unit(m, text, asked)
+    if unit is None or _is_year(m, unit, asked.terms):
+        return None
+    around = re.findall(r"\w+", text[: m.start()])[-WINDOW:] + re.findall(r"\w+", text[m.end() :])[:WINDOW]
+    near = _stems(" ".join(around), asked.toll)
+    counts = unit not in _SIGNS and bool(_stems(unit, asked.toll) & asked.counted)
+    if (asked.predicate and not asked.predicate & near) or not (counts or asked.terms & near):
+        return None  # about something else than what is asked
+    value = float(m["num"].replace(",", "") + (f".{m['frac']}" if m["frac"] else "")) * _SCALE.get(
+        (m["scale"] or "").lower(), 1)
+    shown = text[m.start() : m.end()].strip() + ("" if unit in _SIGNS else f" {unit}")
+    group = "counted" if counts else unit if unit in _SIGNS else unit[:5]
+    return _Candidate(group, unit, value, shown, sentence, (int(counts), len(asked.terms & near)))
+
+
+def _asked_unit(m: re.Match[str], text: str, asked: _Asked) -> str | None:
+    """The number's unit, or the counted thing named just before it ("deaths rose to 57")."""
+    unit = _unit(m, text)
+    if unit is not None and unit not in _SIGNS and not _stems(unit, asked.toll) & asked.counted:
+        unit = _named_before(text, m.start(), asked.counted) or unit
+    return unit
 
 
 def _is_year(m: re.Match[str], unit: str, terms: set[str]) -> bool:

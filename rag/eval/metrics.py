@@ -235,15 +235,20 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
         if scored:
             keys = list(dict.fromkeys(key for s in scored for key in s))
             summary[section] = {key: mean(s.get(key) for s in scored) for key in keys} | {"n": len(scored)}
+    _add_answer_sections(summary, rows)
+    summary["latency"] = {stage: {"p50": percentile(v, 50), "p95": percentile(v, 95), "n": len(v)}
+                          for stage, v in stage_times(rows).items()}
+    summary["pass_rate"] = {"all": mean(float(r["pass"]) for r in rows), "n": len(rows)}
+    return summary
+
+
+def _add_answer_sections(summary: dict[str, dict], rows: Sequence[dict]) -> None:
+    """The citations, refusal and claims sections, where the rows have them."""
     if any("citations" in r["scores"] for r in rows):
         summary["citations"] = _citation_summary([r for r in rows if "citations" in r["scores"]])
     summary["refusal"] = _refusal_summary(rows)
     if any("claims" in r["scores"] for r in rows):
         summary["claims"] = _claim_summary(rows)
-    summary["latency"] = {stage: {"p50": percentile(v, 50), "p95": percentile(v, 95), "n": len(v)}
-                          for stage, v in stage_times(rows).items()}
-    summary["pass_rate"] = {"all": mean(float(r["pass"]) for r in rows), "n": len(rows)}
-    return summary
 
 
 def _citation_summary(rows: Sequence[dict]) -> dict:
