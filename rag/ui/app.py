@@ -1,14 +1,13 @@
-"""Web UI: chat with cited, streamed answers, a sources panel with highlighted quotes, uploads. `python app.py`."""
+"""Web UI: chat with cited, streamed answers, live stages and Stop, a sources panel of cards, documents. `python app.py`.
+
+Layout and launching live here; the handlers are in handlers.py, the HTML in render.py and cards.py.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import queue
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,211 +15,142 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: thi
 
 import gradio as gr  # noqa: E402
 
-from ..config import load_settings
-from ..errors import RagError
-from ..answer.followup import follow_up_history
-from ..ingest.readers import SUPPORTED_SUFFIXES
-from . import render
-from .service import RagService, check_exposure, launch_options, parse_auth
+from ..config import load_settings  # noqa: E402
+from ..errors import RagError  # noqa: E402
+from ..ingest.readers import SUPPORTED_SUFFIXES  # noqa: E402
+from . import render  # noqa: E402
+from .handlers import Handlers, new_session  # noqa: E402
+from .service import RagService, check_exposure, launch_options, parse_auth  # noqa: E402
+from .theme import CSS, HEAD, SOURCES_JS  # noqa: E402
+from .turns import Loader, readable  # noqa: E402
 
 log = logging.getLogger("rag.app")
 
-EXAMPLES = ["Why did Armenia cancel CSTO exercises?", "And what did Kyrgyzstan do?",
-            "Which countries make up Central Asia?"]
-STREAM_INTERVAL = 0.08  # seconds between screen updates while tokens arrive
+# Questions the sample corpus (examples/corpus) answers, each standing on its own.
+EXAMPLES = ["Why did Armenia cancel CSTO exercises?", "Which news agency did Lavrov talk to?",
+            "How long did Rahmon speak?"]
+THEME = gr.themes.Default(primary_hue="blue", secondary_hue="slate")
 
-# Clicking an [n] marker scrolls the sources panel to the passage (opening a collapsed section) and flashes it.
-HEAD = """<script>
-document.addEventListener('click', (event) => {
-  const link = event.target.closest('a.rag-cite, a[href^="#src-"]');
-  if (!link) return;
-  const target = document.getElementById(link.getAttribute('href').slice(1));
-  if (!target) return;
-  event.preventDefault();
-  for (let d = target.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
-  target.scrollIntoView({behavior: 'smooth', block: 'center'});
-  target.classList.add('flash');
-  setTimeout(() => target.classList.remove('flash'), 1500);
-}, true);
-</script>"""
+__all__ = ["EXAMPLES", "build_app", "cli", "main", "readable", "serve"]
 
 
-def readable(exc: BaseException) -> str:
-    """The message a user sees for a failure: RagErrors as they are, anything else in one line."""
-    if isinstance(exc, RagError):
-        return str(exc)
-    log.exception("unexpected error in the UI", exc_info=exc)
-    first_line = str(exc).splitlines()[0] if str(exc) else ""
-    return f"unexpected error ({type(exc).__name__}: {first_line}); see the server log"
+def _chat_column() -> dict[str, gr.components.Component]:
+    """Chat, question row (Ask / Stop in the same place), and the conversation tools."""
+    c: dict[str, gr.components.Component] = {}
+    c["chat"] = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None, buttons=["copy"],
+                           examples=[{"text": q} for q in EXAMPLES],
+                           placeholder="Ask about your documents: every claim comes with a checked quote.")
+    with gr.Row(elem_id="ask-row", equal_height=True):
+        c["question"] = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, min_width=120,
+                                   elem_id="question", autofocus=True, lines=1, max_lines=4, container=False)
+        c["ask"] = gr.Button("Ask", variant="primary", scale=0, min_width=76, elem_id="ask")
+        c["stop"] = gr.Button("Stop", variant="stop", scale=0, min_width=76, elem_id="stop", visible=False)
+    with gr.Row(elem_id="chat-tools"):
+        c["new"] = gr.Button("New conversation", size="sm", scale=0, elem_id="new")
+        c["export"] = gr.DownloadButton("Export conversation (.md)", size="sm", scale=0, elem_id="export",
+                                        visible=False)
+        c["receipt"] = gr.DownloadButton("Receipt of the last answer (.json)", size="sm", scale=0, elem_id="receipt",
+                                         visible=False)
+    return c
 
 
-def new_session() -> dict[str, list]:
-    """Per-browser-tab state: the answers so far (for follow-ups) and each turn's sources HTML."""
-    return {"answers": [], "panels": []}
+def _documents_tab(service: RagService) -> dict[str, gr.components.Component]:
+    """Upload, the list of documents with full titles, and per-document re-read and delete."""
+    c: dict[str, gr.components.Component] = {}
+    c["files"] = gr.File(label="Add files to the index (txt, md, html, pdf, docx); a file uploaded again under the "
+                               "same name replaces the old one", file_count="multiple",
+                         file_types=sorted(SUPPORTED_SUFFIXES), elem_id="upload")
+    c["add"] = gr.Button("Add to index", variant="primary", elem_id="add")
+    c["summary"] = gr.Markdown(elem_id="upload-summary")
+    rows = service.documents()
+    c["table"] = gr.Dataframe(headers=["Title", "Outlet", "Date", "File", "Passages"], value=render.document_rows(rows),
+                              interactive=False, elem_id="documents", wrap=True,
+                              column_widths=["360px", "130px", "110px", "230px", "90px"])
+    c["pick"] = gr.Dropdown(render.document_choices(rows), label="Document (or click its row above)",
+                            elem_id="doc-pick")
+    with gr.Row(elem_id="doc-actions"):
+        c["reread"] = gr.Button("Re-read its file", size="sm", scale=0, min_width=140, elem_id="reread")
+        c["delete"] = gr.Button("Delete from index…", size="sm", variant="stop", scale=0, min_width=140,
+                                elem_id="delete")
+    c["doc_msg"] = gr.Markdown(elem_id="doc-msg")
+    with gr.Row(visible=False, elem_id="confirm-row") as confirm:
+        c["confirm_yes"] = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="confirm-delete")
+        c["confirm_no"] = gr.Button("Cancel", size="sm", elem_id="cancel-delete")
+    c["confirm"] = confirm
+    c["refresh"] = gr.Button("Refresh list", size="sm", elem_id="refresh")
+    return c
 
 
-def stream_job(job: Callable[[Callable[[str], None]], Any], outcome: dict[str, Any]) -> Iterator[str]:
-    """Run job(on_token) in a thread, yielding the text so far as tokens arrive (throttled).
-
-    When the iterator ends, outcome holds "result", or "error" as a readable line.
-    """
-    tokens: queue.Queue[str] = queue.Queue()
-
-    def work() -> None:
-        try:
-            outcome["result"] = job(tokens.put)
-        except BaseException as exc:  # noqa: BLE001 - shown to the user, never a traceback
-            outcome["error"] = readable(exc)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    partial, shown = "", 0.0
-    while worker.is_alive() or not tokens.empty():
-        try:
-            partial += tokens.get(timeout=0.05)
-        except queue.Empty:
-            continue
-        if time.monotonic() - shown > STREAM_INTERVAL:
-            shown = time.monotonic()
-            yield partial
-    worker.join()
+def _settings_tab(service: RagService) -> dict[str, gr.components.Component]:
+    """Index folder, chat model and passages per answer."""
+    s = service.settings
+    c: dict[str, gr.components.Component] = {}
+    c["index"] = gr.Dropdown(service.index_choices(), value=str(s.index), label="Index folder", allow_custom_value=True,
+                             info="A folder made by `rag index`; uploads create one.")
+    c["spec"] = gr.Textbox(s.llm.spec, label="LLM", elem_id="llm-spec",
+                           info="'local', a .gguf path or 'provider:model' (openai:gpt-4o-mini)")
+    c["k"] = gr.Slider(1, 10, value=s.answer.passages, step=1, label="Passages per answer")
+    c["apply"] = gr.Button("Apply (for everyone using this server)", elem_id="apply")
+    c["msg"] = gr.Markdown(elem_id="settings-msg")
+    return c
 
 
-# ---------------------------------------------------------------- handlers
+def build_app(service: RagService, loader: Loader | None = None) -> gr.Blocks:
+    """The Blocks app for a service (a loader shows the models loading until they are ready)."""
+    h = Handlers(service, loader)
 
+    def document_view(request: Any) -> str:
+        """Server function of the sources panel: a whole document, scrolled to a quote."""
+        return h.document_view(request)
 
-def make_handlers(service: RagService) -> dict[str, Any]:
-    """Event handlers bound to the shared service."""
-
-    def respond(question: str, chat: list, session: dict):
-        """Stream one answer into the chat, then replace it with the linked answer and show its sources."""
-        question = (question or "").strip()
-        if not question:
-            yield chat, gr.update(), render.render_panel(session["panels"]), session
-            return
-        chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
-        yield chat, "", render.render_panel(session["panels"]), session
-        history = follow_up_history(session["answers"], question)
-        turn = len(session["panels"]) + 1
-
-        def job(on_token: Callable[[str], None]) -> tuple[Any, str]:
-            answer = service.ask(question, history, on_token=on_token)
-            return answer, render.render_sources(answer, turn)
-
-        outcome: dict[str, Any] = {}
-        for partial in stream_job(job, outcome):
-            chat[-1] = {"role": "assistant", "content": render.streaming_text(partial)}
-            yield chat, "", gr.update(), session
-        if "error" in outcome:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {outcome['error']}"}
-        else:
-            answer, panel = outcome["result"]
-            session = {"answers": session["answers"] + [answer], "panels": session["panels"] + [panel]}
-            chat[-1] = {"role": "assistant", "content": render.format_answer(answer, turn)}
-        yield chat, "", render.render_panel(session["panels"]), session
-
-    def clear():
-        return [], render.render_panel([]), new_session()
-
-    def upload(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
-        if not files:
-            return "Choose one or more files first.", documents_table(), status_line(), gr.update()
-        progress(0, desc="Indexing")
-        try:
-            summary = service.upload(files, progress=True).summary()
-        except BaseException as exc:  # noqa: BLE001
-            summary = f"⚠️ {readable(exc)}"
-        return summary, documents_table(), status_line(), None
-
-    def documents_table():
-        try:
-            rows = render.document_rows(service.documents())
-        except BaseException as exc:  # noqa: BLE001
-            gr.Warning(readable(exc))
-            rows = []
-        return gr.update(value=rows)
-
-    def apply_settings(index: str, spec: str, top_k: float):
-        try:
-            service.configure(index=index or None, llm_spec=spec, top_k=int(top_k))
-            problem = service.warm_up() if index else None
-            message = f"Using index `{service.settings.index}`, model `{service.model_label()}`, " \
-                      f"{service.settings.answer.passages} passages per answer."
-            if problem:
-                message += f"\n\n⚠️ {problem}"
-        except BaseException as exc:  # noqa: BLE001
-            message = f"⚠️ {readable(exc)}"
-        return message, status_line(), documents_table()
-
-    def status_line() -> str:
-        where = f"`{service.settings.index}`"
-        try:
-            rows = service.documents()
-        except BaseException as exc:  # noqa: BLE001
-            return f"⚠️ Index {where}: {readable(exc)}"
-        if not rows:
-            return f"No index at {where} yet: add files in the **Documents** tab, or run `rag index examples/corpus`."
-        return f"Index {where}: {len(rows)} documents · model `{service.model_label()}`"
-
-    return {"respond": respond, "clear": clear, "upload": upload, "documents_table": documents_table,
-            "apply_settings": apply_settings, "status_line": status_line}
-
-
-# ---------------------------------------------------------------- layout
-
-
-def build_app(service: RagService) -> gr.Blocks:
-    """The Blocks app for a service."""
-    h = make_handlers(service)
     with gr.Blocks(title="rag — cited answers from your documents") as demo:
         session = gr.State(new_session())
-        gr.Markdown("## rag — answers from your documents, every claim backed by a verified quote")
-        status = gr.Markdown(h["status_line"](), elem_id="status")
+        gr.Markdown("## rag — answers from your documents, every claim checked against a verbatim quote",
+                    elem_id="title")
+        status = gr.HTML(h.status_line(), elem_id="status")
+        timer = gr.Timer(1.0, active=loader is not None and not loader.ready)
         with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None, buttons=["copy"],
-                                      placeholder="Ask about your documents; answers cite passages as [n].")
-                    with gr.Row():
-                        question = gr.Textbox(placeholder="Ask a question, e.g. Why did Armenia cancel CSTO exercises?",
-                                              show_label=False, scale=5, elem_id="question", autofocus=True)
-                        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    with gr.Row():
-                        gr.Examples(EXAMPLES, inputs=question, label="Try")
-                        new = gr.Button("New conversation", size="sm", scale=0)
-                with gr.Column(scale=2):
-                    sources = gr.HTML(render.render_panel([]), label="Sources", elem_id="sources")
+            with gr.Row(elem_id="chat-row"):
+                with gr.Column(scale=3, min_width=340):
+                    c = _chat_column()
+                with gr.Column(scale=2, min_width=300):
+                    sources = gr.HTML(render.render_panel([]), elem_id="sources", js_on_load=SOURCES_JS,
+                                      server_functions=[document_view])
         with gr.Tab("Documents"):
-            files = gr.File(label="Add files to the index (txt, md, html, pdf, docx)", file_count="multiple",
-                            file_types=sorted(SUPPORTED_SUFFIXES), elem_id="upload")
-            add = gr.Button("Add to index", variant="primary", elem_id="add")
-            summary = gr.Markdown(elem_id="upload-summary")
-            table = gr.Dataframe(headers=["source", "date", "passages", "characters", "title"],
-                                 value=render.document_rows(service.documents()), interactive=False,
-                                 elem_id="documents", wrap=True, column_widths=["26%", "11%", "9%", "10%", "44%"])
-            refresh = gr.Button("Refresh list", size="sm")
+            d = _documents_tab(service)
         with gr.Tab("Settings"):
-            index_box = gr.Dropdown(service.index_choices(), value=str(service.settings.index), label="Index folder",
-                                    allow_custom_value=True, info="A folder made by `rag index`; uploads create one.")
-            spec_box = gr.Textbox(service.settings.llm.spec, label="LLM", elem_id="llm-spec",
-                                  info="'local', a .gguf path or 'provider:model' (openai:gpt-4o-mini)")
-            k_box = gr.Slider(1, 10, value=service.settings.answer.passages, step=1, label="Passages per answer")
-            apply = gr.Button("Apply (for everyone using this server)", elem_id="apply")
-            settings_msg = gr.Markdown(elem_id="settings-msg")
+            s = _settings_tab(service)
 
-        ask_args = dict(fn=h["respond"], inputs=[question, chat, session], outputs=[chat, question, sources, session],
-                        concurrency_limit=1, concurrency_id="llm")
-        ask.click(**ask_args)
-        question.submit(**ask_args)
-        new.click(h["clear"], outputs=[chat, sources, session])
-        chat.clear(h["clear"], outputs=[chat, sources, session])
-        add.click(h["upload"], inputs=files, outputs=[summary, table, status, files], concurrency_id="llm",
-                  concurrency_limit=1)
-        refresh.click(h["documents_table"], outputs=table)
-        apply.click(h["apply_settings"], inputs=[index_box, spec_box, k_box], outputs=[settings_msg, status, table],
-                    concurrency_id="llm", concurrency_limit=1)
-        demo.load(h["status_line"], outputs=status, show_progress="hidden")
-        demo.load(h["documents_table"], outputs=table, show_progress="hidden")
+        timer.tick(h.tick, outputs=[status, timer], show_progress="hidden")
+        queue_args = dict(fn=h.queue_question, inputs=[c["question"], c["chat"], session],
+                          outputs=[c["chat"], c["question"], session, c["ask"], c["stop"]], queue=False)
+        answer_args = dict(fn=h.respond, inputs=[c["chat"], session],
+                           outputs=[c["chat"], sources, session, c["ask"], c["stop"], c["export"], c["receipt"]],
+                           concurrency_limit=1, concurrency_id="llm", show_progress="hidden")
+        c["ask"].click(**queue_args).then(**answer_args)
+        c["question"].submit(**queue_args).then(**answer_args)
+        c["chat"].example_select(h.pick_example, outputs=c["question"], queue=False).then(
+            **queue_args).then(**answer_args)
+        c["stop"].click(h.stop, inputs=session, outputs=c["stop"], queue=False)
+        cleared = [c["chat"], sources, session, c["export"], c["receipt"]]
+        c["new"].click(h.clear, outputs=cleared)
+        c["chat"].clear(h.clear, outputs=cleared)
+
+        docs_out = [d["table"], d["pick"]]
+        d["add"].click(h.upload, inputs=d["files"], outputs=[d["summary"], *docs_out, status, d["files"]],
+                       concurrency_id="llm", concurrency_limit=1)
+        d["table"].select(h.pick_row, outputs=d["pick"], queue=False)
+        d["delete"].click(h.ask_delete, inputs=d["pick"], outputs=[d["doc_msg"], d["confirm"]], queue=False)
+        d["confirm_no"].click(lambda: ("", gr.update(visible=False)), outputs=[d["doc_msg"], d["confirm"]], queue=False)
+        action_out = [d["doc_msg"], *docs_out, status, d["confirm"]]
+        d["confirm_yes"].click(h.delete, inputs=d["pick"], outputs=action_out, concurrency_id="llm",
+                               concurrency_limit=1)
+        d["reread"].click(h.reindex, inputs=d["pick"], outputs=action_out, concurrency_id="llm", concurrency_limit=1)
+        d["refresh"].click(h.documents_update, outputs=docs_out)
+        s["apply"].click(h.apply_settings, inputs=[s["index"], s["spec"], s["k"]],
+                         outputs=[s["msg"], status, *docs_out], concurrency_id="llm", concurrency_limit=1)
+        demo.load(h.status_line, outputs=status, show_progress="hidden")
+        demo.load(h.documents_update, outputs=docs_out, show_progress="hidden")
     demo.queue(default_concurrency_limit=4)
     return demo
 
@@ -229,16 +159,15 @@ def build_app(service: RagService) -> gr.Blocks:
 
 
 def serve(service: RagService, host: str | None = None, port: int | None = None, share: bool = False) -> None:
-    """Launch the UI for a service (blocks): queue on, uploads capped, optional basic auth."""
+    """Launch the UI for a service (blocks): models load in the background while the page already shows it."""
     settings = service.settings
     host, port = launch_options(settings, host, port)
     check_exposure(host, settings.ui.auth, share)
     auth = parse_auth(settings.ui.auth)
-    problem = service.warm_up()
-    if problem:
-        print(f"note: {problem}", flush=True)
-    build_app(service).launch(server_name=host, server_port=port, share=share, auth=auth, css=render.CSS, head=HEAD,
-                              max_file_size=f"{settings.ui.max_upload_mb}mb", footer_links=[], show_error=False)
+    loader = Loader(service.load_models).start()
+    build_app(service, loader).launch(server_name=host, server_port=port, share=share, auth=auth, css=CSS, head=HEAD,
+                                      theme=THEME, max_file_size=f"{settings.ui.max_upload_mb}mb", footer_links=[],
+                                      show_error=False)
 
 
 def main(host: str | None = None, port: int | None = None, share: bool = False,

@@ -1,50 +1,39 @@
-"""HTML for the web UI: answers with [n] links, the sources panel with highlighted quotes (no gradio here)."""
+"""HTML for the chat: answers with [n] links and a verdict on each claim, progress while it runs (no gradio here).
+
+The sources panel lives in cards.py; its main functions are re-exported here for callers of render.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from ..text import MARKER_GROUP
-from ..types import Answer, Citation, Passage, RefusalReason
+from ..types import Answer, ClaimCheck, RefusalReason
+from .cards import (Span, anchor_id, clean_title, disagreements_html, esc, file_label, highlight, nice_date,
+                    passage_card, plural, quote_spans, render_evidence, render_panel, render_sources)
+from .theme import CSS
 
+__all__ = ["CSS", "Span", "anchor_id", "claims_html", "document_rows", "format_answer", "highlight", "link_citations",
+           "passage_card", "plural", "progress_html", "quote_spans", "render_evidence", "render_panel",
+           "render_sources", "streaming_text"]
 
-CSS = """
-.rag-sources { font-size: 0.92em; }
-.rag-sources .turn-title { font-weight: 600; margin: 0.4em 0; }
-.rag-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 0.5em 0.75em; margin: 0.5em 0; }
-.rag-card.flash { box-shadow: 0 0 0 3px #f2c94c; }
-.rag-card-head { font-family: ui-monospace, monospace; font-size: 0.85em; color: #57606a; margin-bottom: 0.3em; }
-.rag-card-head b { color: #1f2328; }
-.rag-passage { white-space: pre-line; line-height: 1.45; }
-mark.quote-verified { background: #fff3a3; border-bottom: 2px solid #d4a72c; padding: 0 1px; }
-.quote-unverified { border: 1px dashed #cf222e; background: #fff5f5; color: #82071e; padding: 0.3em 0.5em;
-  margin-top: 0.4em; border-radius: 4px; }
-.quote-elsewhere { border-left: 3px solid #d4a72c; padding-left: 0.5em; margin-top: 0.4em; }
-.rag-note { color: #57606a; font-size: 0.85em; }
-a.rag-cite { text-decoration: none; font-weight: 600; }
-.rag-cite-unverified { color: #cf222e; text-decoration: line-through dotted; }
-.rag-cite-missing { color: #cf222e; }
-"""
-
-
-@dataclass(frozen=True)
-class Span:
-    """A highlighted region of a passage: [start, end) relative to the passage's original text."""
-
-    start: int
-    end: int
-    n: int
+STAGE_LABELS = {  # stage -> (while it runs, once it is over)
+    "starting": ("Starting", "Started"),
+    "queued": ("Waiting for another question to finish", "Waited"),
+    "follow-up": ("Rewriting the follow-up", "Follow-up rewritten"),
+    "loading": ("Loading the model", "Model loaded"),
+    "searching": ("Searching", "Searched"),
+    "evidence": ("Evidence found", "Evidence found"),
+    "writing": ("Writing", "Written"),
+    "checking": ("Checking claims", "Claims checked"),
+    "done": ("Done", "Done"),
+}
+STEPS = ("searching", "evidence", "writing", "checking")
 
 
 # ---------------------------------------------------------------- answer text
-
-
-def anchor_id(turn: int, n: int) -> str:
-    """HTML id of passage n of a turn's sources."""
-    return f"src-{turn}-{n}"
 
 
 def link_citations(text: str, turn: int, verified: set[int], unverified: set[int] = frozenset()) -> str:
@@ -52,7 +41,8 @@ def link_citations(text: str, turn: int, verified: set[int], unverified: set[int
 
     def one(n: int) -> str:
         if n in verified:
-            return f'<a class="rag-cite" href="#{anchor_id(turn, n)}" title="verified quote from passage {n}">[{n}]</a>'
+            return (f'<a class="rag-cite" href="#{anchor_id(turn, n)}" title="source {n}: the quote is shown '
+                    f'highlighted in its passage">[{n}]</a>')
         if n in unverified:
             return (f'<a class="rag-cite rag-cite-unverified" href="#{anchor_id(turn, n)}" '
                     f'title="quote not found in the source">[{n}]</a>')
@@ -61,16 +51,58 @@ def link_citations(text: str, turn: int, verified: set[int], unverified: set[int
     def replace(match: re.Match[str]) -> str:
         return "".join(one(int(x)) for x in re.split(r"\s*[,;]\s*", match.group(1)))
 
-    escaped = html.escape(text, quote=False)
-    return MARKER_GROUP.sub(replace, escaped)
+    return MARKER_GROUP.sub(replace, html.escape(text, quote=False))
+
+
+def _verdict(check: ClaimCheck) -> str:
+    """The badge after a claim: supported (by the judge) or removed with its reason, in words."""
+    if not check.supported:
+        reason = check.reason or "not supported by its quote"
+        return f'<span class="rag-verdict rag-removed" title="removed from the answer">removed: {esc(reason)}</span>'
+    if check.support is None:
+        label, tip = "quoted", "Its quote was found verbatim in the file; no judge checked that it supports the claim."
+    else:
+        label = "supported"
+        tip = (f"A judge read the quote and found it supports this sentence (probability {check.support:.2f}). "
+               "The quote itself was found verbatim in the file.")
+    if getattr(check, "single_source", False):
+        label, tip = label + " · one source", tip + " Only one independent source says this."
+    return f'<span class="rag-verdict rag-supported" title="{esc(tip)}">{label}</span>'
+
+
+def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unverified: set[int]) -> str:
+    """Every sentence the model wrote, each followed by its verdict; removed sentences and clauses struck through."""
+    parts = []
+    for check in claims:
+        if not check.supported:
+            text = link_citations(check.sentence, turn, verified, unverified)
+            parts.append(f'<span class="rag-claim rag-claim-removed"><del>{text}</del> {_verdict(check)}</span>')
+            continue
+        text = link_citations(getattr(check, "shown", "") or check.sentence, turn, verified, unverified)
+        trimmed = getattr(check, "trimmed", None) or []
+        cut = "".join(f' <del class="rag-trimmed">{esc(clause)}</del>' for clause in trimmed)
+        if trimmed:
+            cut += (' <span class="rag-verdict rag-removed" title="Cut from the sentence above: its quote does not '
+                    f'say this.">{"clause" if len(trimmed) == 1 else "clauses"} removed: not in its quote</span>')
+        parts.append(f'<span class="rag-claim">{text} {_verdict(check)}{cut}</span>')
+    return " ".join(parts)
 
 
 def format_answer(answer: Answer, turn: int) -> str:
-    """The chat message for a finished answer: text with [n] links and a one-line status footer."""
+    """The chat message for a finished answer: claims with verdicts, disagreements, a one-line status footer."""
     verified = {c.n for c in answer.citations if c.verified}
     unverified = {c.n for c in answer.citations if not c.verified} - verified
-    body = link_citations(answer.answer, turn, verified, unverified)
-    return body + "\n\n" + _footer(answer, verified, unverified)
+    if answer.refused:
+        body = f'<div class="rag-refusal">{esc(answer.answer)}</div>'
+        if answer.claims:
+            body += ('<details class="rag-withdrawn"><summary>What the model wrote, and why it was withdrawn'
+                     f"</summary>{claims_html(answer.claims, turn, set(), set())}</details>")
+    elif answer.claims:
+        body = f'<div class="rag-answer">{claims_html(answer.claims, turn, verified, unverified)}</div>'
+    else:
+        body = f'<div class="rag-answer">{link_citations(answer.answer, turn, verified, unverified)}</div>'
+    body += disagreements_html(answer, turn)
+    return f'<div class="rag-msg">{body}{_footer(answer, verified, unverified)}</div>'
 
 
 def _declined(reason: str | None) -> str:
@@ -82,151 +114,101 @@ def _declined(reason: str | None) -> str:
 
 
 def _footer(answer: Answer, verified: set[int], unverified: set[int]) -> str:
-    """Small status line under an answer: what is backed, what is not, and timing."""
+    """Small status line under an answer: sources, verdicts, date, model and time; each part kept on one line."""
     parts = []
     if answer.refused:
         parts.append(_declined(answer.refusal_reason))
     else:
-        parts.append(f"{len(verified)} verified source(s)")
+        parts.append(plural(len(verified), "source") + " cited")
+        supported = sum(1 for c in answer.claims if c.supported)
+        removed = len(answer.claims) - supported
+        if answer.claims:
+            parts.append(plural(supported, "sentence") + " supported")
+        if removed:
+            parts.append(f"{removed} removed as unsupported")
         if unverified:
             parts.append(f"{len(unverified)} unverified: {', '.join(f'[{n}]' for n in sorted(unverified))}")
         if answer.dropped_citations:
             parts.append("dropped markers: " + ", ".join(f"[{n}]" for n in answer.dropped_citations))
+    if getattr(answer, "as_of", None):
+        parts.append(f"as of {esc(nice_date(answer.as_of))}")
     if answer.standalone_question and answer.standalone_question.strip() != answer.question.strip():
-        parts.append(f"searched for: “{html.escape(answer.standalone_question, quote=False)}”")
+        parts.append(f"searched for: “{esc(answer.standalone_question)}”")
     if answer.model:
-        parts.append(html.escape(answer.model, quote=False))
+        parts.append(esc(answer.model))
     if "total" in answer.timings:
-        parts.append(f"{answer.timings['total']:.1f} s")
-    return '<span class="rag-note">' + " · ".join(parts) + "</span>"
+        detail = ", ".join(f"{k} {v:.1f} s" for k, v in answer.timings.items() if k != "total")
+        parts.append(f'<span title="{esc(detail)}">{answer.timings["total"]:.1f} s</span>')
+    return '<div class="rag-footer">' + "".join(f'<span class="rag-part">{p}</span>' for p in parts) + "</div>"
 
 
-# ---------------------------------------------------------------- highlighting
+# ---------------------------------------------------------------- while a question runs
 
 
-def quote_spans(passage: Passage, citations: Iterable[Citation]) -> list[Span]:
-    """Verified citation spans that overlap the passage, clipped to it and made relative to passage.start."""
-    length = passage.end - passage.start
-    spans = []
-    for c in citations:
-        if not c.verified or c.source != passage.source:
-            continue
-        start, end = max(c.start - passage.start, 0), min(c.end - passage.start, length)
-        if start < end:
-            spans.append(Span(start, end, c.n))
-    return sorted(spans, key=lambda s: (s.start, s.end))
+def progress_html(stages: Sequence[tuple[str, float]], elapsed: float, evidence: int | None = None,
+                  state: str = "running") -> str:
+    """The stage strip: finished steps with their times, the current one with its elapsed time, the rest to come.
 
-
-def highlight(text: str, spans: Sequence[Span]) -> str:
-    """HTML of `text` with each span wrapped in <mark>; everything escaped; overlapping spans are merged."""
-    out, pos = [], 0
-    for start, end, labels in _merge(spans, len(text)):
-        out.append(_display(text[pos:start]))
-        title = ", ".join(f"[{n}]" for n in labels)
-        out.append(f'<mark class="quote-verified" title="verified quote {title}">{_display(text[start:end])}</mark>')
-        pos = end
-    out.append(_display(text[pos:]))
-    return "".join(out)
-
-
-def _merge(spans: Sequence[Span], limit: int) -> list[tuple[int, int, list[int]]]:
-    """Clip spans to [0, limit) and merge overlapping ones, keeping their citation numbers."""
-    merged: list[tuple[int, int, list[int]]] = []
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        start, end = max(span.start, 0), min(span.end, limit)
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            last = merged[-1]
-            merged[-1] = (last[0], max(last[1], end), sorted(set(last[2]) | {span.n}))
+    `stages` are (stage, seconds after the start when it began); `state` is running, stopping or stopped."""
+    begun = dict(stages)
+    ends = {name: (stages[i + 1][1] if i + 1 < len(stages) else None) for i, (name, _) in enumerate(stages)}
+    shown = [s for s, _ in stages if s not in STEPS and s != "done"] + list(STEPS)
+    steps = [] if stages else ['<span class="rag-step rag-now">Starting…</span>']
+    for name in shown:
+        running, over = STAGE_LABELS[name]
+        if name not in begun:
+            steps.append(f'<span class="rag-step rag-next">{running}</span>')
+        elif name == "evidence":
+            label = f"{plural(evidence, 'passage')} found" if evidence is not None else over
+            steps.append(f'<span class="rag-step rag-past">{label}</span>')
+        elif ends[name] is not None:
+            steps.append(f'<span class="rag-step rag-past">{over} {ends[name] - begun[name]:.1f} s</span>')
         else:
-            merged.append((start, end, [span.n]))
-    return merged
-
-
-def _display(text: str) -> str:
-    """Escape text and tidy scraped whitespace for a pre-line block (blank-line runs become one paragraph break)."""
-    text = re.sub(r"[ \t\f\v\r]*\n\s*\n\s*", "\n\n", text)
-    return html.escape(text, quote=False)
-
-
-# ---------------------------------------------------------------- sources panel
-
-
-def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int) -> str:
-    """One passage: header (source, span, score), its original text with verified quotes highlighted."""
-    original = passage.original
-    text = original if original is not None else passage.text
-    spans = quote_spans(passage, citations) if original is not None else []
-    body = highlight(text, spans)
-    outside = [c for c in citations if c.verified and original is not None and not quote_spans(passage, [c])]
-    extras = [_outside_quote(c) for c in outside]
-    extras += [_unverified_quote(c) for c in citations if not c.verified]
-    if original is None:
-        extras.append('<div class="rag-note">original text unavailable; showing the indexed passage</div>')
-    return (f'<div class="rag-card" id="{anchor_id(turn, n)}">' + _card_head(n, passage) +
-            f'<div class="rag-passage">{body}</div>' + "".join(extras) + "</div>")
-
-
-def _card_head(n: int, passage: Passage) -> str:
-    """Source file, character span, date and score; per-retriever scores in the tooltip."""
-    scores = ", ".join(f"{k} {v:.3f}" for k, v in passage.scores.items())
-    date = f" · {html.escape(passage.date)}" if passage.date else ""
-    dups = f" · also in {html.escape(', '.join(passage.duplicates))}" if passage.duplicates else ""
-    dense = f" · similarity {passage.scores['dense']:.2f}" if "dense" in passage.scores else ""
-    return (f'<div class="rag-card-head" title="{html.escape(scores)}"><b>[{n}] {html.escape(passage.source)}</b>'
-            f" · chars {passage.start}–{passage.end}{date} · score {passage.score:.3f}{dense}{dups}</div>")
-
-
-def _unverified_quote(citation: Citation) -> str:
-    """A quote the model gave that is not in the source, shown as such."""
-    return (f'<div class="quote-unverified" title="not found verbatim in the document">⚠ [{citation.n}] unverified '
-            f"quote (not found in the document): “{html.escape(citation.quote)}”</div>")
-
-
-def _outside_quote(citation: Citation) -> str:
-    """A verified quote located in the same source but outside this passage's span."""
-    return (f'<div class="quote-elsewhere">[{citation.n}] verified at chars {citation.start}–{citation.end} of '
-            f"{html.escape(citation.source)}: “{html.escape(citation.quote)}”</div>")
-
-
-def render_sources(answer: Answer, turn: int = 1) -> str:
-    """Sources of one answer: cited passages open, retrieved-but-uncited ones in a collapsed section."""
-    by_n: dict[int, list[Citation]] = {}
-    for c in answer.citations:
-        by_n.setdefault(c.n, []).append(c)
-    cited, uncited = [], []
-    for n, passage in enumerate(answer.passages, start=1):
-        card = passage_card(n, passage, by_n.get(n, []), turn)
-        (cited if n in by_n else uncited).append(card)
-    parts = [f'<div class="turn-title">Sources for “{html.escape(answer.question)}”</div>']
-    if answer.standalone_question:
-        parts.append(f'<div class="rag-note">searched for “{html.escape(answer.standalone_question)}”</div>')
-    parts += cited or ['<div class="rag-note">No passage is cited in this answer.</div>']
-    if uncited:
-        parts.append(f"<details><summary>{len(uncited)} more retrieved passage(s), not cited</summary>"
-                     + "".join(uncited) + "</details>")
-    return "".join(parts)
-
-
-def render_panel(turns: Sequence[str]) -> str:
-    """The whole sources panel: the latest turn's sources open, earlier turns collapsed (newest first)."""
-    if not turns:
-        return '<div class="rag-sources rag-note">Ask a question: the passages behind the answer appear here.</div>'
-    earlier = [f"<details><summary>Earlier question {i}</summary>{html_}</details>"
-               for i, html_ in reversed(list(enumerate(turns[:-1], start=1)))]
-    return '<div class="rag-sources">' + turns[-1] + "".join(earlier) + "</div>"
-
-
-# ---------------------------------------------------------------- history and listings
-
-
-def document_rows(documents: Sequence[dict]) -> list[list]:
-    """Table rows for the documents tab: source, date, passages, characters, title."""
-    return [[d["source"], d.get("date") or "", d.get("chunks", 0), d.get("chars", 0), (d.get("title") or "")[:80]]
-            for d in documents]
+            kind, dots = ("rag-now", "…") if state == "running" else ("rag-halted", "")
+            took = elapsed - begun[name]
+            steps.append(f'<span class="rag-step {kind}">{running}{dots}{f" {took:.1f} s" if took else ""}</span>')
+    note = {"stopping": "Stopping… · ", "stopped": "Stopped · "}.get(state, "")
+    tail = f'<span class="rag-elapsed">{note}{elapsed:.1f} s in all</span>' if elapsed or note else ""
+    return f'<div class="rag-progress" role="status">{"".join(steps)}{tail}</div>'
 
 
 def streaming_text(partial: str) -> str:
     """A reply still being generated: escaped text with a cursor, markers not linked yet."""
     return html.escape(partial, quote=False) + " ▌"
+
+
+def running_message(progress: str, partial: str) -> str:
+    """The chat bubble while an answer is being made: the stage strip, then the text so far."""
+    text = f'<div class="rag-draft">{streaming_text(partial)}</div>' if partial else ""
+    return f'<div class="rag-msg">{progress}{text}</div>'
+
+
+def stopped_message(progress: str, partial: str) -> str:
+    """The chat bubble after Stop: what was written so far, marked as unchecked."""
+    text = (f'<div class="rag-draft rag-unchecked">{html.escape(partial, quote=False)}</div>' if partial else "")
+    note = ('<div class="rag-footer-note">Stopped: generation was cancelled; this partial text was not checked and '
+            "is not an answer.</div>")
+    return f'<div class="rag-msg">{progress}{text}{note}</div>'
+
+
+def error_message(line: str) -> str:
+    """The chat bubble for a failure: one readable line."""
+    return f'<div class="rag-msg rag-error">⚠️ {esc(line)}</div>'
+
+
+# ---------------------------------------------------------------- documents tab
+
+
+def document_rows(documents: Sequence[dict]) -> list[list]:
+    """Table rows for the documents tab: full title, outlet, date, file, passages."""
+    return [[clean_title(d.get("title"), d["source"]), d.get("outlet") or "", d.get("date") or "", d["source"],
+             d.get("chunks", 0)] for d in documents]
+
+
+def document_choices(documents: Sequence[dict]) -> list[tuple[str, str]]:
+    """(label, source) pairs for choosing one document: 'Title — source', or the source when it has no title."""
+    choices = []
+    for d in documents:
+        title = clean_title(d.get("title"), d["source"])
+        choices.append((d["source"] if title == file_label(d["source"]) else f"{title} — {d['source']}", d["source"]))
+    return choices

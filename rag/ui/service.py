@@ -151,10 +151,10 @@ class RagService:
 
     def documents(self) -> list[dict]:
         """Summary rows of the documents in the current index ([] when there is no index yet)."""
-        from ..index.store import IndexStore
+        from ..index.backend import open_store
 
         try:  # a fresh look at the live generation: no need to wait for a question being answered
-            with IndexStore(self.settings.index) as store:
+            with open_store(self.settings) as store:  # the embedded index or Milvus (settings.store)
                 return store.documents()
         except IndexNotFoundError:
             return []
