@@ -155,10 +155,7 @@ def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int)
     original = passage.original
     text = original if original is not None else passage.text
     spans = quote_spans(passage, citations) if original is not None else []
-    outside = [c for c in citations if c.verified and original is not None and not quote_spans(passage, [c])]
-    extras = [_outside_quote(c) for c in outside] + [_unverified_quote(c) for c in citations if not c.verified]
-    if original is None:
-        extras.append('<div class="rag-note">original text unavailable; showing the indexed passage</div>')
+    extras = _card_extras(passage, citations)
     first = next((c for c in citations if c.verified), None)
     at = (first.start, first.end) if first else (passage.start, passage.end)
     dups = getattr(passage, "duplicate_origins", None) or passage.duplicates
@@ -168,6 +165,15 @@ def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int)
             + card_head(n, turn, clean_title(passage.title, passage.source), meta, relevance(passage))
             + f'<div class="rag-passage">{highlight(text, spans)}</div>' + "".join(extras)
             + f'<div class="rag-card-foot">{open_button(passage.source, *at)}{also}</div></article>')
+
+
+def _card_extras(passage: Passage, citations: list[Citation]) -> list[str]:
+    """Below a card's text: quotes found elsewhere in the file, unverified quotes, a missing-original note."""
+    if passage.original is None:
+        return [_unverified_quote(c) for c in citations if not c.verified] + [
+            '<div class="rag-note">original text unavailable; showing the indexed passage</div>']
+    outside = [c for c in citations if c.verified and not quote_spans(passage, [c])]
+    return [_outside_quote(c) for c in outside] + [_unverified_quote(c) for c in citations if not c.verified]
 
 
 def evidence_card(citation: Citation, turn: int, docs: Mapping[str, dict]) -> str:

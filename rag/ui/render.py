@@ -115,21 +115,29 @@ def _declined(reason: str | None) -> str:
 
 def _footer(answer: Answer, verified: set[int], unverified: set[int]) -> str:
     """Small status line under an answer: sources, verdicts, date, model and time; each part kept on one line."""
+    parts = [_declined(answer.refusal_reason)] if answer.refused else _backing_parts(answer, verified, unverified)
+    parts += _context_parts(answer)
+    return '<div class="rag-footer">' + "".join(f'<span class="rag-part">{p}</span>' for p in parts) + "</div>"
+
+
+def _backing_parts(answer: Answer, verified: set[int], unverified: set[int]) -> list[str]:
+    """What backs an answer: sources cited, sentences supported or removed, unverified or dropped markers."""
+    parts = [plural(len(verified), "source") + " cited"]
+    supported = sum(1 for c in answer.claims if c.supported)
+    if answer.claims:
+        parts.append(plural(supported, "sentence") + " supported")
+    if len(answer.claims) > supported:
+        parts.append(f"{len(answer.claims) - supported} removed as unsupported")
+    if unverified:
+        parts.append(f"{len(unverified)} unverified: {', '.join(f'[{n}]' for n in sorted(unverified))}")
+    if answer.dropped_citations:
+        parts.append("dropped markers: " + ", ".join(f"[{n}]" for n in answer.dropped_citations))
+    return parts
+
+
+def _context_parts(answer: Answer) -> list[str]:
+    """Where an answer comes from: as-of date, the condensed question, the model and the time taken."""
     parts = []
-    if answer.refused:
-        parts.append(_declined(answer.refusal_reason))
-    else:
-        parts.append(plural(len(verified), "source") + " cited")
-        supported = sum(1 for c in answer.claims if c.supported)
-        removed = len(answer.claims) - supported
-        if answer.claims:
-            parts.append(plural(supported, "sentence") + " supported")
-        if removed:
-            parts.append(f"{removed} removed as unsupported")
-        if unverified:
-            parts.append(f"{len(unverified)} unverified: {', '.join(f'[{n}]' for n in sorted(unverified))}")
-        if answer.dropped_citations:
-            parts.append("dropped markers: " + ", ".join(f"[{n}]" for n in answer.dropped_citations))
     if getattr(answer, "as_of", None):
         parts.append(f"as of {esc(nice_date(answer.as_of))}")
     if answer.standalone_question and answer.standalone_question.strip() != answer.question.strip():
@@ -139,7 +147,7 @@ def _footer(answer: Answer, verified: set[int], unverified: set[int]) -> str:
     if "total" in answer.timings:
         detail = ", ".join(f"{k} {v:.1f} s" for k, v in answer.timings.items() if k != "total")
         parts.append(f'<span title="{esc(detail)}">{answer.timings["total"]:.1f} s</span>')
-    return '<div class="rag-footer">' + "".join(f'<span class="rag-part">{p}</span>' for p in parts) + "</div>"
+    return parts
 
 
 # ---------------------------------------------------------------- while a question runs
@@ -154,22 +162,27 @@ def progress_html(stages: Sequence[tuple[str, float]], elapsed: float, evidence:
     ends = {name: (stages[i + 1][1] if i + 1 < len(stages) else None) for i, (name, _) in enumerate(stages)}
     shown = [s for s, _ in stages if s not in STEPS and s != "done"] + list(STEPS)
     steps = [] if stages else ['<span class="rag-step rag-now">Starting…</span>']
-    for name in shown:
-        running, over = STAGE_LABELS[name]
-        if name not in begun:
-            steps.append(f'<span class="rag-step rag-next">{running}</span>')
-        elif name == "evidence":
-            label = f"{plural(evidence, 'passage')} found" if evidence is not None else over
-            steps.append(f'<span class="rag-step rag-past">{label}</span>')
-        elif ends[name] is not None:
-            steps.append(f'<span class="rag-step rag-past">{over} {ends[name] - begun[name]:.1f} s</span>')
-        else:
-            kind, dots = ("rag-now", "…") if state == "running" else ("rag-halted", "")
-            took = elapsed - begun[name]
-            steps.append(f'<span class="rag-step {kind}">{running}{dots}{f" {took:.1f} s" if took else ""}</span>')
+    steps += [_step_html(name, begun, ends, elapsed, evidence, state) for name in shown]
     note = {"stopping": "Stopping… · ", "stopped": "Stopped · "}.get(state, "")
     tail = f'<span class="rag-elapsed">{note}{elapsed:.1f} s in all</span>' if elapsed or note else ""
     return f'<div class="rag-progress" role="status">{"".join(steps)}{tail}</div>'
+
+
+def _step_html(name: str, begun: dict[str, float], ends: dict[str, float | None], elapsed: float,
+               evidence: int | None, state: str) -> str:
+    """One step of the strip: to come, done (with its time or the passages found), or running now."""
+    running, over = STAGE_LABELS[name]
+    if name not in begun:
+        return f'<span class="rag-step rag-next">{running}</span>'
+    if name == "evidence":
+        label = f"{plural(evidence, 'passage')} found" if evidence is not None else over
+        return f'<span class="rag-step rag-past">{label}</span>'
+    end = ends[name]
+    if end is not None:
+        return f'<span class="rag-step rag-past">{over} {end - begun[name]:.1f} s</span>'
+    kind, dots = ("rag-now", "…") if state == "running" else ("rag-halted", "")
+    took = elapsed - begun[name]
+    return f'<span class="rag-step {kind}">{running}{dots}{f" {took:.1f} s" if took else ""}</span>'
 
 
 def streaming_text(partial: str) -> str:
