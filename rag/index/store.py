@@ -255,7 +255,10 @@ class IndexStore:
 
         sql = ("SELECT d.id, d.source, d.path, d.title, d.content_hash, d.date, d.original, d.text, d.offset_map, "
                f"d.metadata, {self._news_columns()} FROM documents d")
-        rows = self._query(sql + " ORDER BY d.id")
+        where, args = "", ()
+        if doc_ids is not None and len(doc_ids) <= 900:  # a few (a delta segment's): looked up, not all read
+            where, args = f" WHERE d.id IN ({','.join('?' * len(doc_ids))})", tuple(doc_ids)
+        rows = self._query(sql + where + " ORDER BY d.id", args)
         wanted = None if doc_ids is None else set(doc_ids)
         return [
             Document(source=r[1], path=r[2] or "", title=r[3] or "", content_hash=r[4] or "", date=r[5],
@@ -315,7 +318,26 @@ class IndexStore:
 
         if self._delta is not None:
             return self._delta.vectors_of(ids)
-        return np.asarray(self.vectors[list(ids)])
+        return self.base_rows(ids)
+
+    def base_rows(self, ids: list[int]) -> np.ndarray:
+        """Base vectors by row: a few read with pread (mapping them would pull neighbouring pages of the file into
+        this process's resident memory, the whole file over time), many through the memory map."""
+        import numpy as np
+
+        ids = [int(i) for i in ids]
+        vectors = self.vectors
+        if len(ids) > 2_000 or not isinstance(vectors, np.memmap):
+            return np.asarray(vectors[ids])
+        width = vectors.shape[1] * vectors.dtype.itemsize
+        out = np.empty((len(ids), vectors.shape[1]), dtype=vectors.dtype)
+        with open(self.folder / "vectors.npy", "rb") as fh:
+            for n, i in enumerate(ids):
+                raw = os.pread(fh.fileno(), width, vectors.offset + i * width) if 0 <= i < len(vectors) else b""
+                if len(raw) != width:
+                    raise IndexError(f"passage {i} has no vector")
+                out[n] = np.frombuffer(raw, dtype=vectors.dtype)
+        return out
 
     @property
     def base_size(self) -> int:

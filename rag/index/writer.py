@@ -126,9 +126,12 @@ def build_faiss(vectors: np.ndarray, dim: int, hnsw_threshold: int):
     import faiss
 
     if len(vectors) > hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        # Vectors quantised to 8 bits a dimension: a quarter of the memory (1M x 384: 0.4 GB, not 1.5 GB), a
+        # faster build, recall@10 0.986 instead of 1.0 on 100k clustered vectors (benchmarks/scale.py)
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        kind = "hnsw"
+        index.train(vectors[:: max(1, len(vectors) // 100_000)])  # per-dimension ranges from a sample
+        kind = "hnsw-sq8"
     else:
         index = faiss.IndexFlatIP(dim)
         kind = "flat"
