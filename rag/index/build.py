@@ -222,6 +222,21 @@ def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], 
     started = time.perf_counter()
     meta = meta if meta is not None else load_meta(settings.index)
     report = IndexReport()
+    chunked, keep_ids, previous = _plan(settings, items, embedder, existing, roots, prune, report, meta)
+    if existing and not report.changed and not rebuild:
+        _finish(report, existing.manifest["counts"], started)
+        return report
+    counts = _write_in_place(settings, existing, keep_ids, chunked, embedder, progress, report)
+    if counts is None:
+        counts = _rewrite(settings, existing, keep_ids, chunked, embedder, progress, report, meta, previous)
+    _finish(report, counts, started)
+    return report
+
+
+def _plan(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder | None,
+          existing: IndexStore | None, roots: Sequence[str], prune: bool, report: IndexReport,
+          meta: DocumentMeta) -> tuple[list, list[int], dict[str, str]]:
+    """(new documents with their passages, ids of documents kept as they are, sources by key before the run)."""
     known = existing.document_ids_by_key() if existing else {}
     new_docs, keep_ids = _triage(items, known, report)
     chunked = _within_budget(new_docs, settings, report, getattr(embedder, "prepared_chunks", None))
@@ -231,44 +246,58 @@ def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], 
         reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:3])
         raise IngestError("no documents to index" + (f" ({reasons})" if reasons else "") +
                           f": give files of type {SUPPORTED_NAMES}")
+    previous = _label(new_docs, existing, known, set(keep_ids), report, meta)
+    return chunked, sorted(keep_ids), previous
+
+
+def _label(new_docs: list[Document], existing: IndexStore | None, known: dict[str, tuple[int, str]], kept: set[int],
+           report: IndexReport, meta: DocumentMeta) -> dict[str, str]:
+    """Give new documents unique sources and their metadata corrections; note kept ones whose labels change.
+    Returns the sources by key before the run."""
     previous = existing.sources_by_key() if existing else {}
-    kept = set(keep_ids)
     claim_sources(new_docs, {previous[key] for key, (i, _) in known.items() if i in kept}, previous)
     for doc in new_docs:
         (report.updated if doc.key in known else report.added).append(doc.source)
         meta.apply(doc)
     if existing is not None:
         report.relabelled = [d["source"] for d in existing.documents() if d.get("id") in kept and meta.pending(d)]
-    if existing and not report.changed and not rebuild:
-        _finish(report, existing.manifest["counts"], started)
-        return report
+    return previous
+
+
+def _write_in_place(settings: Settings, existing: IndexStore | None, keep_ids: list[int], chunked: list,
+                    embedder: Embedder | None, progress: bool, report: IndexReport) -> dict[str, int] | None:
+    """Write only the change where the store allows it (Milvus, or a segment on a large embedded index);
+    the new counts, or None when the whole generation must be rewritten."""
     if getattr(existing, "updates_in_place", False):  # Milvus: delete and add only what changed, one commit
         from .milvus_writer import update
 
-        report.embedded_chunks = update(existing, sorted(keep_ids), chunked, embedder, progress)
-        _finish(report, existing.manifest["counts"], started)
-        return report
+        report.embedded_chunks = update(existing, keep_ids, chunked, embedder, progress)
+        return existing.manifest["counts"]
     if isinstance(existing, IndexStore) and not report.relabelled:
         from .segments import fits_a_segment, write_segment
 
-        if fits_a_segment(existing, settings, sorted(keep_ids), chunked):  # a large index: write only the change
-            report.embedded_chunks, counts = write_segment(settings, existing, sorted(keep_ids), chunked, embedder,
-                                                           progress)
-            _finish(report, counts, started)
-            return report
-    content, report.embedded_chunks = _assemble(existing, sorted(keep_ids), chunked, embedder, settings, progress)
+        if fits_a_segment(existing, settings, keep_ids, chunked):  # a large index: write only the change
+            report.embedded_chunks, counts = write_segment(settings, existing, keep_ids, chunked, embedder, progress)
+            return counts
+    return None
+
+
+def _rewrite(settings: Settings, existing: IndexStore | None, keep_ids: list[int], chunked: list,
+             embedder: Embedder | None, progress: bool, report: IndexReport, meta: DocumentMeta,
+             previous: dict[str, str]) -> dict[str, int]:
+    """A whole new generation: kept documents with their stored vectors plus the new ones embedded."""
+    content, report.embedded_chunks = _assemble(existing, keep_ids, chunked, embedder, settings, progress)
     claim_sources(content.documents, set(), previous)  # an index written before sources were unique may repeat one
     for doc in content.documents:
         meta.apply(doc)  # corrections (sidecar, user) over kept documents too
-    dim = existing.manifest["dim"] if existing and not new_docs else embedder.dim
+    dim = existing.manifest["dim"] if existing and not chunked else embedder.dim
     model_id = embedder.model_id if embedder is not None else existing.model_id
     if existing is not None:
         existing.close()  # give the old generation up, so the write can remove it
     manifest = {"embedding_model": model_id, "dim": dim, "normalized": True,
                 "chunking": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "unit": "words"}}
     write_store(settings, content, manifest)  # the embedded generation writer, or a new Milvus generation
-    _finish(report, {"documents": len(content.documents), "chunks": len(content.chunks)}, started)
-    return report
+    return {"documents": len(content.documents), "chunks": len(content.chunks)}
 
 
 def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tuple[int, str]],
