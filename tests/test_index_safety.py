@@ -406,3 +406,16 @@ def test_same_named_files_from_two_folders_keep_distinct_sources(settings, tmp_p
     store.close()
     again = index_paths([x, y], settings, HashEmbedder())  # names are stable across runs
     assert not again.changed and sorted(again.unchanged) == ["Y/report.txt", "report.txt"]
+
+
+def test_an_empty_temp_folder_of_a_killed_writer_is_cleaned_but_foreign_files_survive(tmp_path):
+    from rag.index.generations import remove_old_generations
+
+    root = tmp_path / "index"
+    (root / ".tmp-w4242-deadbeef").mkdir(parents=True)  # a writer killed between mkdir and marking
+    (root / ".tmp-foreign").mkdir()  # empty, but not named like rag's writer folders
+    (root / ".tmp-w1-mine").mkdir()
+    (root / ".tmp-w1-mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    removed = remove_old_generations(root, keep="gen-none")
+    assert removed == [".tmp-w4242-deadbeef"]
+    assert (root / ".tmp-foreign").is_dir() and (root / ".tmp-w1-mine" / "notes.txt").is_file()

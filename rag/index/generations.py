@@ -229,7 +229,15 @@ def remove_old_generations(root: Path, keep: str) -> list[str]:
     """Delete rag's generations other than `keep` that no reader holds, and rag's leftover temp folders."""
     removed = []
     for child in sorted(root.iterdir()):
-        if child.name == keep or child.is_symlink() or not child.is_dir() or not is_marked(child):
+        if child.name == keep or child.is_symlink() or not child.is_dir():
+            continue
+        if _WRITER_TEMP.fullmatch(child.name) and _stub(child):
+            # a writer killed between creating its folder and marking it leaves it empty (or with a partial
+            # marker) under a name only rag's writer uses: it goes even though it is not marked
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+            continue
+        if not is_marked(child):
             continue
         if child.name.startswith(GEN_PREFIX) and _delete_unleased(child):
             removed.append(child.name)
@@ -239,6 +247,24 @@ def remove_old_generations(root: Path, keep: str) -> list[str]:
     for child in root.glob(f".{CURRENT}.*"):
         child.unlink(missing_ok=True)  # a pointer a killed writer never got to rename
     return removed
+
+
+# The writer's temp folders: ".tmp-w<pid>-<hex>"; the name itself says rag made it (no one else uses the pattern).
+_WRITER_TEMP = re.compile(r"\.tmp-w\d+-[0-9a-f]{8}")
+
+
+def writer_temp_name() -> str:
+    """A fresh name for the folder a writer builds a generation in."""
+    return f"{TMP_PREFIX}w{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _stub(folder: Path) -> bool:
+    """Whether a folder holds nothing but (at most) rag's own marker and lease files."""
+    try:
+        return all(entry.name in (MARKER, LEASE) and entry.is_file() and not entry.is_symlink()
+                   for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def file_mode(path: Path) -> int:

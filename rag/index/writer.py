@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..types import Chunk, Document
-from .generations import check_index_folder, make_root, mark, point_current, remove_old_generations, set_modes
+from .generations import writer_temp_name, check_index_folder, make_root, mark, point_current, remove_old_generations, set_modes
 from .lock import writer_lock
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def write_index(root: Path, content: IndexContent, manifest: dict[str, Any], hns
     check_index_folder(root)
     make_root(root)
     with writer_lock(root, lock_wait):
-        tmp = root / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp = root / writer_temp_name()
         tmp.mkdir()
         try:
             mark(tmp)  # first: from now on the folder is provably rag's
