@@ -141,14 +141,15 @@ def test_query_process_does_not_import_torch(onnx_embedder, cache_dir):
     np.testing.assert_allclose(result["vector"], onnx_embedder.embed_query(question), atol=1e-5)
 
 
-def test_int8_export_is_close_and_cached(onnx_embedder, cache_dir):
+def test_int8_documents_are_close_and_questions_stay_fp32(onnx_embedder, cache_dir):
     from rag.index.onnx_embed import OnnxEmbedder
 
     int8 = OnnxEmbedder(cache_dir=cache_dir, int8=True)
     path = int8.onnx_path()
     assert path != onnx_embedder.onnx_path() and OnnxEmbedder(cache_dir=cache_dir, int8=True).onnx_path() == path
-    texts = questions()
-    ours = np.stack([int8.embed_query(q) for q in texts])
-    reference = np.stack([onnx_embedder.embed_query(q) for q in texts])
+    texts = corpus_sentences()[:100]
+    cosines = (int8.embed_documents(texts) * onnx_embedder.embed_documents(texts)).sum(axis=1)
     # Dynamic int8 is lossy (per-channel weights: mean cosine ~0.99); it must still point the same way.
-    assert (ours * reference).sum(axis=1).min() >= 0.97
+    assert cosines.min() >= 0.95 and cosines.mean() >= 0.98
+    question = questions()[0]
+    np.testing.assert_array_equal(int8.embed_query(question), onnx_embedder.embed_query(question))
