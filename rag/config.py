@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -193,3 +195,21 @@ def load_settings(**overrides: object) -> Settings:
         where = ".".join(str(p) for p in first["loc"]) or key
         raise ConfigError(f"invalid setting {where}: {first['msg']} (see `rag --help` or the README's settings table)") from exc
     return settings
+
+
+def cache_dir(name: str) -> Path:
+    """A per-user cache folder of ours: $RAG_CACHE_DIR/<name>, else <user cache>/rag/<name> (models, onnx, kv)."""
+    root = os.environ.get("RAG_CACHE_DIR")
+    if root:
+        return Path(root).expanduser() / name
+    return _user_cache_root() / "rag" / name
+
+
+def _user_cache_root() -> Path:
+    """Per-user cache root, like platformdirs.user_cache_dir without the dependency."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"

@@ -93,3 +93,26 @@ def test_two_threads_asking_at_once_both_get_answers(model) -> None:
         t.join(timeout=120)
     assert not errors, errors
     assert all(capital in answers[country] for country, capital in questions.items()), answers
+
+
+def test_a_new_server_restores_the_saved_instructions_instead_of_rereading_them(model, tmp_path: Path) -> None:
+    from rag.llm.kvstate import PrefixStates, model_key
+    from rag.llm.xllama import start_server
+
+    path = str(_model_path())
+    fixed = [{"role": "system", "content": "You answer questions about bridges in one short sentence. " * 12}]
+
+    def new_process_asks(question: str) -> tuple[str | None, int, int]:
+        server = start_server(path, 1024, 2, api_key="test-key", state_dir=tmp_path)
+        states = PrefixStates(server.listening_address, "test-key", tmp_path, model_key(path, 1024))
+        messages = [*fixed, {"role": "user", "content": question}]
+        unsaved = states.prepare(messages)
+        usage = server.handle_chat_completions({"messages": messages, "max_tokens": 1, "cache_prompt": True})["usage"]
+        states.save(unsaved)
+        del server
+        return unsaved, usage["prompt_tokens"], usage["prompt_tokens_details"]["cached_tokens"]
+
+    saved, _, cached_first = new_process_asks("When did the bridge open?")
+    restored, prompt_tokens, cached_second = new_process_asks("How many lanes does it carry?")
+    assert saved is not None and cached_first == 0 and list(tmp_path.glob("prefix-*.bin"))
+    assert restored is None and cached_second > 0.8 * prompt_tokens  # the fixed part came from the file

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DEFAULT_EMBED_MODEL
+from ..config import DEFAULT_EMBED_MODEL, cache_dir
 from ..errors import ModelLoadError
 from .models import model_id_for, resolve_model_path
 
@@ -39,9 +39,8 @@ _OUTPUT = "last_hidden_state"
 
 
 def default_cache_dir() -> Path:
-    """Where exports live: $RAG_CACHE_DIR/onnx, else ~/.cache/rag/onnx."""
-    root = os.environ.get("RAG_CACHE_DIR")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "rag") / "onnx"
+    """Where exports live: $RAG_CACHE_DIR/onnx, else <user cache>/rag/onnx."""
+    return cache_dir("onnx")
 
 
 def packaged_model_dir() -> Path:

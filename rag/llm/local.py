@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
+from ..config import cache_dir
 from ..errors import ModelLoadError
 from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
 
@@ -46,20 +46,7 @@ _ASSEMBLE_LOCK = threading.Lock()
 
 def default_cache_dir() -> Path:
     """Folder for assembled models: $RAG_CACHE_DIR/models, else <user cache>/rag/models."""
-    root = os.environ.get("RAG_CACHE_DIR")
-    if root:
-        return Path(root).expanduser() / "models"
-    return _user_cache_root() / "rag" / "models"
-
-
-def _user_cache_root() -> Path:
-    """Per-user cache root, like platformdirs.user_cache_dir without the dependency."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return cache_dir("models")
 
 
 def find_model_parts() -> list[Path]:

@@ -16,6 +16,7 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk
 
+from ..config import cache_dir
 from ..errors import LLMError, ModelLoadError
 from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
+from .kvstate import PrefixStates, model_key
 
 XLLAMA_PIP = "pip install xllamacpp"
 # Host-RAM prompt cache of the server (llama.cpp's --cache-ram): KV states of recent prompts are kept here
@@ -38,7 +41,7 @@ log = logging.getLogger(__name__)
 
 _LOAD_LOCK = threading.Lock()
 # (resolved path, n_ctx, n_threads) -> (xllamacpp.Server, lock serialising generation); one load per process.
-_LOADED: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+_LOADED: dict[tuple[str, int, int], LoadedServer] = {}
 _DONE = object()  # end-of-stream marker on a worker's queue
 
 
@@ -82,13 +85,26 @@ def _libgomp_loaded() -> bool:
         return False
 
 
-def load_server(path: str | Path, n_ctx: int = 4096, n_threads: int | None = None) -> tuple[Any, threading.Lock]:
-    """The process-wide xllamacpp server for `path` and its generation lock, loaded on first use."""
+@dataclass
+class LoadedServer:
+    """One loaded model: the server, the lock serialising its single slot, and its saved prompt-prefix states."""
+
+    server: Any
+    lock: threading.Lock
+    prefixes: PrefixStates | None
+
+
+def load_server(path: str | Path, n_ctx: int = 4096, n_threads: int | None = None) -> LoadedServer:
+    """The process-wide xllamacpp server for `path`, loaded on first use."""
     key = (str(Path(path).expanduser().resolve()), n_ctx, n_threads or default_threads())
     with _LOAD_LOCK:
         if key not in _LOADED:
             set_omp_wait_policy()
-            _LOADED[key] = (start_server(*key), threading.Lock())
+            api_key = secrets.token_urlsafe(32)
+            folder = cache_dir("kv")
+            server = start_server(*key, api_key=api_key, state_dir=folder)
+            prefixes = PrefixStates(server.listening_address, api_key, folder, model_key(key[0], n_ctx))
+            _LOADED[key] = LoadedServer(server, threading.Lock(), prefixes)
         return _LOADED[key]
 
 
@@ -98,8 +114,10 @@ def clear_loaded_servers() -> None:
         _LOADED.clear()
 
 
-def start_server(path: str, n_ctx: int, n_threads: int) -> Any:
-    """A new xllamacpp.Server for a GGUF file (lazy import, no caching); ModelLoadError with one line on failure."""
+def start_server(path: str, n_ctx: int, n_threads: int, *, api_key: str | None = None,
+                 state_dir: Path | None = None) -> Any:
+    """A new xllamacpp.Server for a GGUF file (lazy import, no caching); ModelLoadError with one line on failure.
+    `api_key` locks its HTTP port (default: a random key), `state_dir` enables saving/restoring its slot there."""
     _check_gguf(Path(path))
     try:
         import xllamacpp
@@ -107,7 +125,7 @@ def start_server(path: str, n_ctx: int, n_threads: int) -> Any:
         raise ModelLoadError(
             f"xllamacpp is not installed: run `{XLLAMA_PIP}` or set RAG_LLM__SPEC to another model"
         ) from exc
-    params = server_params(xllamacpp, path, n_ctx, n_threads)
+    params = server_params(xllamacpp, path, n_ctx, n_threads, api_key or secrets.token_urlsafe(32), state_dir)
     try:
         # Blocks until the model is loaded and warmed up; then the server loop runs in its own C++ thread.
         return xllamacpp.Server(params)
@@ -118,7 +136,8 @@ def start_server(path: str, n_ctx: int, n_threads: int) -> Any:
         ) from exc
 
 
-def server_params(xllamacpp: Any, path: str, n_ctx: int, n_threads: int) -> Any:
+def server_params(xllamacpp: Any, path: str, n_ctx: int, n_threads: int, api_key: str,
+                  state_dir: Path | None = None) -> Any:
     """CommonParams for one in-process, single-slot, CPU server with quiet logs and a locked HTTP port."""
     params = xllamacpp.CommonParams()
     params.model.path = path
@@ -135,7 +154,10 @@ def server_params(xllamacpp: Any, path: str, n_ctx: int, n_threads: int) -> Any:
     params.port = 0
     params.ui = False
     params.n_threads_http = 1
-    params.api_keys = [secrets.token_urlsafe(32)]
+    params.api_keys = [api_key]
+    if state_dir is not None:  # /slots save|restore (kvstate.py), files only inside state_dir
+        params.endpoint_slots = True
+        params.slot_save_path = f"{state_dir}{os.sep}"  # llama.cpp joins by concatenation
     return params
 
 
@@ -237,7 +259,7 @@ class XLlamaChatModel(GGUFChatModel):
     def _llm_type(self) -> str:
         return "xllamacpp"
 
-    def load(self) -> tuple[Any, threading.Lock]:
+    def load(self) -> LoadedServer:
         """Load (or reuse) the server now, e.g. to warm up a UI."""
         return load_server(self.model_path, self.n_ctx, self.n_threads or default_threads())
 
@@ -259,22 +281,26 @@ class XLlamaChatModel(GGUFChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        server, lock = self.load()
+        loaded = self.load()
         request = self._request(messages, stop=stop, stream=True, stream_options={"include_usage": True}, **kwargs)
         finish, usage = None, None
         # One generation at a time per model. If the consumer abandons the stream, closing this generator
         # (GeneratorExit) closes the inner one, which cancels the request, and releases the lock.
-        with lock, closing(stream_chat(server, request)) as chunks:
-            for part in chunks:
-                usage = part.get("usage") or usage  # the last chunk has usage and no choices
-                for choice in part.get("choices") or []:
-                    finish = choice.get("finish_reason") or finish
-                    text = (choice.get("delta") or {}).get("content") or ""
-                    if text:
-                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                        if run_manager:
-                            run_manager.on_llm_new_token(text, chunk=chunk)
-                        yield chunk
+        with loaded.lock:
+            unsaved = _restore_prefix(loaded, request)
+            with closing(stream_chat(loaded.server, request)) as chunks:
+                for part in chunks:
+                    usage = part.get("usage") or usage  # the last chunk has usage and no choices
+                    for choice in part.get("choices") or []:
+                        finish = choice.get("finish_reason") or finish
+                        text = (choice.get("delta") or {}).get("content") or ""
+                        if text:
+                            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                            if run_manager:
+                                run_manager.on_llm_new_token(text, chunk=chunk)
+                            yield chunk
+            if finish and loaded.prefixes:  # only a completed request leaves its whole state in the slot
+                loaded.prefixes.save(unsaved)
         meta = {"finish_reason": finish, "model_name": self.model_name}
         yield ChatGenerationChunk(
             message=AIMessageChunk(content="", response_metadata=meta, usage_metadata=_usage(usage))
@@ -282,10 +308,18 @@ class XLlamaChatModel(GGUFChatModel):
 
     def token_probabilities(self, messages: list[BaseMessage], choices: Sequence[str]) -> dict[str, float]:
         """Probability of each choice (e.g. "yes", "no") as the reply's first token, greedy, one token generated."""
-        server, lock = self.load()
+        loaded = self.load()
         request = self._request(messages, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20)
-        with lock:
-            response = server.handle_chat_completions(request)
-        raise_for_error(response)
+        with loaded.lock:
+            unsaved = _restore_prefix(loaded, request)
+            response = loaded.server.handle_chat_completions(request)
+            raise_for_error(response)
+            if loaded.prefixes:
+                loaded.prefixes.save(unsaved)
         content = (response["choices"][0].get("logprobs") or {}).get("content") or []
         return choice_probabilities(content[0]["top_logprobs"] if content else [], choices)
+
+
+def _restore_prefix(loaded: LoadedServer, request: dict[str, Any]) -> str | None:
+    """Restore the saved state of the request's fixed messages (first sight in this process); the key to save."""
+    return loaded.prefixes.prepare(request["messages"]) if loaded.prefixes else None
