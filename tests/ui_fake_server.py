@@ -6,6 +6,7 @@ second sentence its quotes do not support, which the claim check must remove. It
 fixed rule (the subject named in the follow-up plus the topic of the first question), judges claims by word
 overlap, streams one word every --token-delay seconds (a question asking "in detail" gets a long, slow reply,
 to test Stop), takes --load-seconds to "load", and counts the words it streamed in --token-log.
+With --news it answers instead like a grounded model on news (tests/data/news): see `news_reply`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,26 @@ def grounded_reply(messages: list[BaseMessage]) -> str:
             f"Quotes:\n[1] \"{quote}\"")
 
 
+def news_reply(messages: list[BaseMessage]) -> str:
+    """An answer quoting, from each passage that speaks to the question (its best sentence shares at least half of
+    the question's words), that whole sentence, cited; nothing unsupported. Sentences end at line breaks too, so a
+    title or front matter is never quoted. Judging and follow-ups as in `grounded_reply`."""
+    prompt = messages[-1].text
+    if "Does the text alone support the answer?" in prompt or "Standalone question:" in prompt:
+        return grounded_reply(messages)
+    asked = _words(re.search(r"Question:\s*(.+)", prompt).group(1))
+    claims, quotes = [], []
+    for n, text in re.findall(r'<passage n="(\d+)"[^>]*>\s*(.+?)\s*</passage>', prompt, re.DOTALL):
+        sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if len(s.split()) >= 5]
+        best = max(sentences or [text.strip()], key=lambda s: len(_words(s) & asked))
+        if len(_words(best) & asked) * 2 >= len(asked):
+            claims.append(f"{best.rstrip('.')} [{n}].")
+            quotes.append(f'[{n}] "{best}"')
+    if not claims:
+        return grounded_reply(messages)
+    return " ".join(claims) + "\nQuotes:\n" + "\n".join(quotes)
+
+
 class SlowFakeModel(FakeChatModel):
     """The fake, streaming one word per `delay` seconds, counting words in `token_log`, loading for `load_seconds`."""
 
@@ -92,11 +113,12 @@ def main() -> None:
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--load-seconds", type=float, default=0.0)
     parser.add_argument("--token-log")
+    parser.add_argument("--news", action="store_true", help="answer as news_reply does (default: grounded_reply)")
     args = parser.parse_args()
     from rag.ui.app import serve
 
-    llm = SlowFakeModel(grounded_reply, delay=args.token_delay, load_seconds=args.load_seconds,
-                        token_log=args.token_log)
+    llm = SlowFakeModel(news_reply if args.news else grounded_reply, delay=args.token_delay,
+                        load_seconds=args.load_seconds, token_log=args.token_log)
     serve(RagService(load_settings(index=args.index), llm=llm), host="127.0.0.1", port=args.port)
 
 
