@@ -246,3 +246,12 @@ def test_guess_title() -> None:
     assert guess_title("spot_img\nShare\nMonday, May 5, 2025\nThe real title\nBody.", "fb") == "The real title"
     assert guess_title("", "fallback") == "fallback"
     assert guess_title(" ".join(["word"] * 40) + ".", "fallback") == "fallback"  # a paragraph is no title
+
+
+def test_front_matter_is_metadata_not_text() -> None:
+    original = "---\ntitle: Floods\ndate: 2024-03-04\n---\n\n# Floods\n\nThe toll rose to 57 on Monday.\n"
+    cleaned, offsets = clean_text(original)
+    assert cleaned.startswith("# Floods") and "2024-03-04" not in cleaned
+    at = cleaned.index("57")
+    assert original[offsets[at] : offsets[at] + 2] == "57"
+    assert clean_text("--- not front matter\nText here.\n")[0].startswith("--- not front matter")

@@ -59,6 +59,10 @@ _TERMINAL = ".!?…:;"
 _QUOTES = "\"'”’)]»"
 
 
+# A YAML front-matter block at the very start of a Markdown/text file: '---' lines around key: value pairs.
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
 def _squash(line: str) -> str:
     """Line with invisibles removed and all whitespace runs collapsed, trimmed."""
     return " ".join(_TOKEN_RE.findall(line))
@@ -186,6 +190,9 @@ def clean_text(original: str) -> tuple[str, list[int]]:
     spans = _line_spans(original)
     lines = [_squash(original[a:b]) for a, b in spans]
     keep = _keep_mask(lines)
+    front = FRONT_MATTER.match(original[:20_000])
+    if front:  # metadata (read by dates.front_matter), not text to search, quote or show
+        keep = [k and start >= front.end() for k, (start, _) in zip(keep, spans)]
     out: list[str] = []
     offsets: list[int] = []
     prev = -1

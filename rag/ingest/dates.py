@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..text import token_count
-from .clean import _DATE_PATTERNS, _DATELINE_PREFIX, _MONTHS, _top_lines, is_boilerplate_line
+from .clean import FRONT_MATTER, _DATE_PATTERNS, _DATELINE_PREFIX, _MONTHS, _top_lines, is_boilerplate_line
 
 TOP_LINES = 25  # how far down a dateline may sit (scraped pages put a lot of chrome first)
 _WEEKDAY = re.compile(r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b\.?,?", re.I)
@@ -23,7 +23,6 @@ _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?\b|\
 # A date right after one of these words is an event in the story ("on Nov. 9, 2022", "since March 2023").
 _EVENT_WORDS = {"on", "since", "until", "till", "from", "before", "after", "in", "during", "between", "of", "to"}
 _UPDATED = re.compile(r"^(?:last\s+)?updated\b", re.I)
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _FRONT_KEYS = {
     "date": ("date", "published", "pubdate", "publication_date", "published_at", "datepublished", "created"),
     "outlet": ("outlet", "publisher", "site", "site_name", "sitename", "publication"),
@@ -161,7 +160,7 @@ def front_matter(text: str) -> dict[str, str]:
     """date/outlet/url/title from a YAML front-matter block at the start of a Markdown or text file."""
     import yaml
 
-    block = _FRONT_MATTER.match(text[:20_000])
+    block = FRONT_MATTER.match(text[:20_000])
     if not block:
         return {}
     try:
