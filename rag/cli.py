@@ -66,7 +66,7 @@ def index(
     from .index.build import index_paths
 
     settings = _settings(index=index_dir, **{"embed.model": embed_model})
-    embedder = embedder_for(settings.embed)
+    embedder = embedder_for(settings.embed, indexing=True)
     report = index_paths(paths, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out, meta_file=meta,
                          workers=workers, cluster=cluster)
     if json_out:

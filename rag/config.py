@@ -32,6 +32,10 @@ class EmbedSettings(BaseModel):
         "auto", description="auto: onnxruntime when installed (the model is exported to ONNX once, with torch), so "
         "questions never import torch; onnx: require it; torch: sentence-transformers."
     )
+    document_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="ONNX engine: weights used to embed documents (questions always use fp32). int8 "
+        "(dynamically quantised, ~2x faster) lost 0.0013 SciFact nDCG@10 (benchmarks/ingest_vs_langchain.py).",
+    )
 
 
 class ChunkSettings(BaseModel):
@@ -103,6 +107,10 @@ class AnswerSettings(BaseModel):
     """How answers are grounded and when the assistant declines."""
 
     passages: int = Field(4, ge=1, le=20, description="Passages shown to the LLM.")
+    context_words: int = Field(
+        0, ge=0, description="Words of passage text the LLM reads in all: each passage is cut to the sentences that "
+        "best match the question (its best one always kept); 0 shows whole passages.",
+    )
     min_score: float = Field(
         0.25, description="Best dense similarity below which the question is declined without calling the LLM."
     )

@@ -153,3 +153,14 @@ def test_int8_documents_are_close_and_questions_stay_fp32(onnx_embedder, cache_d
     assert cosines.min() >= 0.95 and cosines.mean() >= 0.98
     question = questions()[0]
     np.testing.assert_array_equal(int8.embed_query(question), onnx_embedder.embed_query(question))
+
+
+def test_indexing_embeds_documents_in_int8_and_asking_stays_fp32() -> None:
+    from rag.config import Settings
+    from rag.index.embed import embedder_for
+
+    settings = Settings()
+    indexing, asking = embedder_for(settings.embed, indexing=True), embedder_for(settings.embed)
+    assert indexing.int8 and not asking.int8  # asking loads the fp32 model only
+    settings.embed.document_precision = "fp32"
+    assert not embedder_for(settings.embed, indexing=True).int8

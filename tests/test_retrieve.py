@@ -165,15 +165,15 @@ def test_a_missing_reranker_is_one_clear_error(seed_index, hash_embedder, tmp_pa
 
 @pytest.fixture(scope="module")
 def minilm_seed(tmp_path_factory):
-    """The sample corpus indexed with the real default embedder."""
+    """The sample corpus indexed as `rag index` does it (the default embedder, int8 documents on ONNX)."""
     from rag.config import Settings
-    from rag.index.embed import get_embedder
+    from rag.index.embed import embedder_for
     from rag.index.build import index_paths
 
     from .conftest import CORPUS
 
     settings = Settings(index=tmp_path_factory.mktemp("minilm") / "index")
-    embedder = get_embedder(settings.embed.model)
+    embedder = embedder_for(settings.embed, indexing=True)
     index_paths([CORPUS], settings, embedder)
     return Retriever(settings, embedder=embedder)
 

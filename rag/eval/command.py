@@ -56,7 +56,7 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
         raise RagError("nothing to evaluate: pass a gold file (rag eval GOLD.jsonl), --dataset NAME or --compare RUN_A RUN_B")
     settings = load_settings(index=request.index if request.dataset is None else None,
                              **{"retrieve.mode": request.mode, "retrieve.k": request.k, "llm.spec": request.llm})
-    embedder = embedder_for(settings.embed)
+    embedder = embedder_for(settings.embed, indexing=True)  # the data sets are indexed as `rag index` does
     items = _gold_items(request, settings, embedder)
     items = sample(items, request.limit)
     retriever = Retriever(settings, embedder=embedder)

@@ -159,7 +159,7 @@ def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embed
         if embedder is None:
             from .embed import embedder_for
 
-            embedder = embedder_for(settings.embed)
+            embedder = embedder_for(settings.embed, indexing=True)
         existing = _open_existing(settings.index, embedder, settings, rebuild)
         try:
             known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} \

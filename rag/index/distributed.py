@@ -186,7 +186,7 @@ def _worker_embedder(spec: Any) -> Embedder:
     if isinstance(spec, tuple) and spec[0] == "sentence-transformers":
         from .embed import get_embedder
 
-        return get_embedder(spec[1], spec[2], spec[3])
+        return get_embedder(spec[1], spec[2], spec[3], "torch")  # the engine the client chose
     return spec
 
 

@@ -92,29 +92,30 @@ def _load_sentence_transformer(path_or_name: str, device: str):
         ) from exc
 
 
-_EMBEDDERS: dict[tuple[str, str, str], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, str, str, bool], Embedder] = {}
 
 
 def get_embedder(name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, device: str = "cpu",
-                 engine: str = "auto") -> Embedder:
-    """A process-wide shared embedder per (model, device, engine): the UI and CLI load weights once.
+                 engine: str = "auto", int8: bool = False) -> Embedder:
+    """A process-wide shared embedder per (model, device, engine, precision): the UI and CLI load weights once.
 
     engine "auto": onnxruntime for a local or packaged model when onnxruntime and tokenizers are installed (the
     model is exported once, with torch, and cached), so questions never import torch; else sentence-transformers.
+    int8: the ONNX engine embeds documents with int8 weights (questions stay fp32).
     """
-    key = (name, device, engine)
+    key = (name, device, engine, int8)
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = _new_embedder(name, batch_size, device, engine)
+        _EMBEDDERS[key] = _new_embedder(name, batch_size, device, engine, int8)
     _EMBEDDERS[key].batch_size = batch_size
     return _EMBEDDERS[key]
 
 
-def _new_embedder(name: str, batch_size: int, device: str, engine: str) -> Embedder:
+def _new_embedder(name: str, batch_size: int, device: str, engine: str, int8: bool) -> Embedder:
     """The embedder for an engine choice (see get_embedder)."""
     if engine != "torch" and device == "cpu" and _onnx_usable(name):
         from .onnx_embed import OnnxEmbedder
 
-        return OnnxEmbedder(resolve_model_path(name), model_id=model_id_for(name))
+        return OnnxEmbedder(resolve_model_path(name), model_id=model_id_for(name), int8=int8)
     if engine == "onnx":
         raise ModelLoadError(
             f"the ONNX embedder cannot run {name!r}: it needs onnxruntime and tokenizers (pip install 'rag[onnx]') "
@@ -139,6 +140,8 @@ def _onnx_usable(name: str) -> bool:
     return folder.is_dir()
 
 
-def embedder_for(embed: EmbedSettings) -> Embedder:
-    """The shared embedder the settings name."""
-    return get_embedder(embed.model, embed.batch_size, embed.device, embed.engine)
+def embedder_for(embed: EmbedSettings, *, indexing: bool = False) -> Embedder:
+    """The shared embedder the settings name; for `indexing`, with the document precision they set (questions and
+    the few sentences embedded while answering always run fp32, so asking loads one model only)."""
+    int8 = indexing and embed.document_precision == "int8"
+    return get_embedder(embed.model, embed.batch_size, embed.device, embed.engine, int8)
