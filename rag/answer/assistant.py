@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import news
 from .evidence import Evidence
+from .focus import focus_passages
 from .ground import GroundedClaim, ground_claims
 from .verify import SupportJudge, judge_claims
 from ..config import Settings
@@ -114,7 +115,8 @@ class Assistant:
             _decline(result, reason, on_token)
         else:
             stage("writing")
-            raw = self._generate(llm, standalone, passages, on_token, timings)
+            shown = focus_passages(passages, evidence, standalone, self.settings.answer.context_words)
+            raw = self._generate(llm, standalone, shown, on_token, timings)
             stage("checking")
             with _timed(timings, "verify"):
                 self._cite(result, raw, standalone, evidence)
