@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
@@ -170,35 +170,37 @@ def _analyzer() -> dict[str, Any]:
 
 
 def _rows(documents: list[Document], pairs: list[tuple[int, Chunk]], vectors: np.ndarray, first_doc: int,
-          first_chunk: int, batch: int) -> dict[str, list[dict[str, Any]]]:
-    """Rows of each collection: documents numbered from first_doc, passages ((document position, chunk) pairs)
-    from first_chunk."""
-    rows: dict[str, list[dict[str, Any]]] = {"documents": [], "texts": [], "passages": []}
+          first_chunk: int, batch: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(collection part, row) for every row, made as they are inserted: documents numbered from first_doc,
+    passages ((document position, chunk) pairs) from first_chunk."""
     counts = [0] * len(documents)
     for position, _ in pairs:
         counts[position] += 1
     for n, doc in enumerate(documents):
         doc_id = first_doc + n
-        rows["documents"].append({"id": doc_id, "doc_id": doc_id, "batch": batch, "key": _fit(doc.key),
-                                  "source": _fit(doc.source), "path": _fit(doc.path), "title": _fit(doc.title),
-                                  "content_hash": doc.content_hash, "date": doc.date or "",
-                                  "metadata": _fit(json.dumps(doc.metadata)), "chars": len(doc.original),
-                                  "chunks": counts[n], "unused": [0.0, 0.0], **_news(doc)})
-        rows["texts"] += _pieces(doc.original, doc_id, doc_id, ORIGINAL, batch)
+        yield "documents", {"id": doc_id, "doc_id": doc_id, "batch": batch, "key": _fit(doc.key),
+                            "source": _fit(doc.source), "path": _fit(doc.path), "title": _fit(doc.title),
+                            "content_hash": doc.content_hash, "date": doc.date or "",
+                            "metadata": _fit(json.dumps(doc.metadata)), "chars": len(doc.original),
+                            "chunks": counts[n], "unused": [0.0, 0.0], **_news(doc)}
+        yield from (("texts", piece) for piece in _pieces(doc.original, doc_id, doc_id, ORIGINAL, batch))
     for n, ((position, chunk), vector) in enumerate(zip(pairs, vectors)):
-        doc, chunk_id, doc_id = documents[position], first_chunk + n, first_doc + position
-        start, end = doc.original_span(chunk.start, chunk.end)
-        original = doc.original[start:end]
-        long = not (_fits(chunk.text) and _fits(original))
-        if long:
-            rows["texts"] += _pieces(chunk.text, chunk_id, doc_id, PASSAGE_TEXT, batch)
-        rows["passages"].append({"id": chunk_id, "doc_id": doc_id, "batch": batch, "ordinal": chunk.ordinal,
-                                 "start": chunk.start, "end": chunk.end, "orig_start": start, "orig_end": end,
-                                 "source": _fit(doc.source), "title": _fit(doc.title), "date": doc.date or "",
-                                 "original": "" if long else original, "long": long, "text": _fit(chunk.text),
-                                 "vector": [float(x) for x in vector], "wire": str(doc.metadata.get("wire") or ""),
-                                 **_news(doc)})
-    return rows
+        yield from _passage_rows(documents[position], chunk, first_chunk + n, first_doc + position, vector, batch)
+
+
+def _passage_rows(doc: Document, chunk: Chunk, chunk_id: int, doc_id: int, vector: np.ndarray,
+                  batch: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A passage's row, and the text pieces of a passage too long for its VARCHAR fields."""
+    start, end = doc.original_span(chunk.start, chunk.end)
+    original = doc.original[start:end]
+    long = not (_fits(chunk.text) and _fits(original))
+    if long:
+        yield from (("texts", piece) for piece in _pieces(chunk.text, chunk_id, doc_id, PASSAGE_TEXT, batch))
+    yield "passages", {"id": chunk_id, "doc_id": doc_id, "batch": batch, "ordinal": chunk.ordinal,
+                       "start": chunk.start, "end": chunk.end, "orig_start": start, "orig_end": end,
+                       "source": _fit(doc.source), "title": _fit(doc.title), "date": doc.date or "",
+                       "original": "" if long else original, "long": long, "text": _fit(chunk.text),
+                       "vector": vector.tolist(), "wire": str(doc.metadata.get("wire") or ""), **_news(doc)}
 
 
 def _news(doc: Document) -> dict[str, str]:
@@ -225,11 +227,18 @@ def _fit(text: str) -> str:
     return text if _fits(text) else text.encode("utf-8", "surrogatepass")[:MAX_VARCHAR].decode("utf-8", "ignore")
 
 
-def _insert(client, collections: dict[str, str], rows: dict[str, list[dict[str, Any]]]) -> None:
-    """Insert every row in slices, then flush, so the rows are durable before the manifest names them."""
-    for part, part_rows in rows.items():
-        for start in range(0, len(part_rows), INSERT_ROWS):
-            client.insert(collections[part], part_rows[start : start + INSERT_ROWS])
+def _insert(client, collections: dict[str, str], rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Insert rows INSERT_ROWS at a time per collection as they are made (a 1M-passage build never holds them
+    all: as Python lists its vectors alone took >20 GB), then flush, so they are durable before the manifest."""
+    pending: dict[str, list[dict[str, Any]]] = {part: [] for part in collections}
+    for part, row in rows:
+        pending[part].append(row)
+        if len(pending[part]) >= INSERT_ROWS:
+            client.insert(collections[part], pending[part])
+            pending[part] = []
+    for part, left in pending.items():
+        if left:
+            client.insert(collections[part], left)
         client.flush(collections[part])
 
 
