@@ -5,6 +5,7 @@ question's key terms is a candidate, grouped by its unit ("42 people" and "57 pe
 for a "when" question, every date. Each document contributes its best candidate per group; when documents
 give different values, each value is shown with a verified quote (cut from the file by offsets) and its
 document's outlet and date. The model is not asked: its answer may pick one value, this shows them all.
+For a "who" question, the people or bodies the documents name are compared instead (disagree_names.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from ..ingest.dates import find_dates
 from ..text import content_words
 from ..types import Citation, DisagreeingValue, Disagreement, Passage
-from .evidence import Evidence, Scored, Sentence
+from .disagree_names import find_name_disagreements
+from .evidence import Evidence, Sentence, value_citations
 
 _QUANTITY = re.compile(r"\b(?:how (?:many|much|large|big|high|long|far|old)|number of|what (?:percentage|share|"
                        r"proportion|amount|figure|total|toll|price|cost)|death toll|toll|figure)\b", re.I)
@@ -72,9 +74,11 @@ def _stems(text: str, toll: bool) -> set[str]:
 
 
 def find_disagreements(question: str, passages: list[Passage]) -> list[Disagreement]:
-    """Values the passages give differently for what the question asks (numbers or dates), each with its quote."""
+    """Values the passages give differently for what the question asks (numbers, dates, names), each with its quote."""
     asks_number, asks_date = bool(_QUANTITY.search(question)), bool(_WHEN.search(question))
-    if not (asks_number or asks_date) or len({p.source for p in passages}) < 2:
+    if not (asks_number or asks_date):
+        return find_name_disagreements(question, passages)  # "who ordered ...?": different names; else none
+    if len({p.source for p in passages}) < 2:
         return []
     asked = _asked(question, passages)
     if not asked.terms:
@@ -228,15 +232,7 @@ def _compatible_dates(values: list[str]) -> bool:
 
 def _citations(cands: list[_Candidate], evidence: Evidence, question: str) -> tuple[Citation, list[Citation]]:
     """(the quote for a value, quotes of further documents giving the same value), cut from the files by offsets."""
-    quotes = []
-    for c in cands:
-        citation = evidence.cite(Scored(c.sentence, 0.0, 0.0, 0.0), f"{c.shown} {question}")
-        citation.method = "retrieved"
-        passage = evidence.passages[c.sentence.n - 1]
-        citation.date, citation.outlet = passage.date, passage.outlet
-        quotes.append(citation)
-    quotes.sort(key=lambda q: (q.date or "9999"))  # the earliest report first
-    return quotes[0], quotes[1:]
+    return value_citations([(c.sentence, f"{c.shown} {question}") for c in cands], evidence)
 
 
 def _what(group: str, unit: str) -> str:

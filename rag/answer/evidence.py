@@ -193,6 +193,20 @@ class Evidence:
         return Citation(s.n, s.source, at + start, at + end, passage.original_slice(at + start, at + end), True, "selected")
 
 
+def value_citations(quoted: list[tuple[Sentence, str]], evidence: Evidence) -> tuple[Citation, list[Citation]]:
+    """(the quote for a value, quotes of further documents giving it), each sentence cut from its file by offsets
+    (for a long one, the stretch best matching its claim), with date and outlet; the earliest report first."""
+    quotes = []
+    for sentence, claim in quoted:
+        citation = evidence.cite(Scored(sentence, 0.0, 0.0, 0.0), claim)
+        citation.method = "retrieved"
+        passage = evidence.passages[sentence.n - 1]
+        citation.date, citation.outlet = passage.date, passage.outlet
+        quotes.append(citation)
+    quotes.sort(key=lambda q: q.date or "9999")
+    return quotes[0], quotes[1:]
+
+
 def _in_directive_line(passage: Passage, start: int, end: int) -> bool:
     """Whether the line of the passage holding [start, end) speaks as the system ("Answer: ...", '[2] "..."')."""
     text, at = passage.original or "", passage.start
