@@ -7,19 +7,17 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
 from rag.answer.assistant import Assistant
 from rag.answer.disagree import find_disagreements
 from rag.answer.disagree_names import find_name_disagreements
-from rag.cli import app
 from rag.index.build import index_paths
 from rag.search.retriever import Retriever
 from rag.types import Passage
 from tests.fakes import FakeChatModel
 
 from .conftest import REPO, HashEmbedder
-from .test_news_answers import cite
+from .test_news_answers import cite, cli_ask
 
 NAMES = REPO / "tests" / "data" / "news-names"  # four outlets on the evacuation of Orsk, dated in front matter
 ORDERED = "Who ordered the evacuation of Orsk?"
@@ -76,12 +74,7 @@ def test_who_ordered_shows_both_names_with_verified_quotes_outlet_and_date(names
 
 def test_cli_heading_reads_as_a_sentence(names_index, monkeypatch) -> None:
     settings = names_index("tribune-orsk.md", "gazette-orsk.md", "courier-orsk.md")
-    monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
-    monkeypatch.setattr("rag.llm.specs.get_chat_model",
-                        lambda s: FakeChatModel(cite("The army ordered", "The army ordered it")))
-    monkeypatch.setenv("RAG_ANSWER__MIN_SCORE", "0.1")
-    out = CliRunner().invoke(app, ["ask", ORDERED, "--index", str(settings.index)])
-    assert out.exit_code == 0, out.output
+    out = cli_ask(monkeypatch, settings.index, ORDERED, cite("The army ordered", "The army ordered it"))
     assert ("Sources differ on the person or body who ordered the evacuation of Orsk "
             "(Governor Anna Petrova, the army):") in out.stdout
 

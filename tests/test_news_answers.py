@@ -118,13 +118,18 @@ def test_explicit_year_filters_and_events_are_only_noted(news_index) -> None:
     assert read_time_scope("Who ruled before March 2023?").until == "2023-02-28"
 
 
-def test_cli_shows_outlets_as_of_and_the_disagreement(news_index, monkeypatch) -> None:
+def cli_ask(monkeypatch, index, question: str, reply: str):
+    """`rag ask` run in-process with the hash embedder and a fake model that replies `reply`."""
     monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
-    monkeypatch.setattr("rag.llm.specs.get_chat_model",
-                        lambda s: FakeChatModel(cite("killed 42 people", "Floods have killed 42 people")))
+    monkeypatch.setattr("rag.llm.specs.get_chat_model", lambda s: FakeChatModel(reply))
     monkeypatch.setenv("RAG_ANSWER__MIN_SCORE", "0.1")
-    out = CliRunner().invoke(app, ["ask", DEATHS, "--index", str(news_index.index)])
+    out = CliRunner().invoke(app, ["ask", question, "--index", str(index)])
     assert out.exit_code == 0, out.output
+    return out
+
+
+def test_cli_shows_outlets_as_of_and_the_disagreement(news_index, monkeypatch) -> None:
+    out = cli_ask(monkeypatch, news_index.index, DEATHS, cite("killed 42 people", "Floods have killed 42 people"))
     assert "Sources (as of 2024-03-02):" in out.stdout
     assert re.search(r"\[\d\] reuters-floods\.html \(Reuters, 2024-03-02\), chars \d+-\d+ ✓", out.stdout)
     assert "Sources differ on the number of people (42 people, 57 people):" in out.stdout
