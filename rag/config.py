@@ -125,6 +125,12 @@ class AnswerSettings(BaseModel):
         description="Who judges claim support: unset = the answering model; an llm spec (provider:model, .gguf, local) "
         "for an independent judge; 'nli:PATH' for a sentence-transformers NLI cross-encoder.",
     )
+    answerable_threshold: float = Field(
+        0.35, ge=0.0, le=1.0,
+        description="Before answering, the model's P(yes) that the passages state the answer (prompts/answerable.md); "
+        "below it the question is declined. Models without token probabilities skip it; 0 disables it "
+        "(calibrated on CLAPNQ dev first half, like support_threshold).",
+    )
     support_threshold: float = Field(
         0.55, ge=0.0, le=1.0,
         description="Judge's P(yes) below which a sentence counts as unsupported "

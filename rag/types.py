@@ -113,6 +113,7 @@ class RefusalReason(str, Enum):
     MODEL = "model"  # the model replied with the REFUSAL sentence, or declined in its own words
     NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage
     UNSUPPORTED = "unsupported"  # no sentence of the answer is supported by its quote (claim check)
+    UNANSWERABLE = "unanswerable"  # asked before answering, the model judged the passages do not state the answer
 
     @property
     def wording(self) -> str:
@@ -126,6 +127,8 @@ _REFUSAL_WORDING = {
     RefusalReason.MODEL: "declined by the model: the passages do not answer this",
     RefusalReason.NO_CITATION: "declined: no passage supports the model's answer, so it was withdrawn",
     RefusalReason.UNSUPPORTED: "declined: no sentence of the model's answer is supported by its quote, so it was withdrawn",
+    RefusalReason.UNANSWERABLE: "declined: asked before answering, the model judged that the passages do not state "
+                                "the answer",
 }
 
 
@@ -214,6 +217,7 @@ class Answer:
     time_scope: dict[str, Any] | None = None  # time words in the question and what retrieval did about them
     disagreements: list[Disagreement] = field(default_factory=list)  # values the sources give differently
     independent_sources: int = 0  # independent sources behind all citations together
+    answerability: float | None = None  # P(yes) that the passages state the answer, asked first (None: not asked)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

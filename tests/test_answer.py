@@ -410,3 +410,42 @@ def test_evidence_comes_first_verified_and_before_any_token(retriever, seed_inde
         passage = result.passages[c.n - 1]
         assert passage.original_slice(c.start, c.end) == c.quote
     assert any("CSTO refused to help" in c.quote for c in shown)
+
+
+# ---------------------------------------------------------------- answerability, asked first
+
+
+class AnswerabilityModel(FakeChatModel):
+    """A fake local model that also gives token probabilities: P(yes) = `p_yes` for the answerability question."""
+
+    p_yes: float = 0.9
+    asked: list[list[BaseMessage]] = []
+
+    def token_probabilities(self, messages, choices):
+        self.asked.append(list(messages))
+        return {"yes": self.p_yes * 0.9, "no": (1 - self.p_yes) * 0.9}
+
+
+def test_passages_judged_not_to_answer_are_declined_before_writing(seed_index, retriever) -> None:
+    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.2, asked=[])
+    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
+    assert result.refused and result.refusal_reason == RefusalReason.UNANSWERABLE
+    assert result.answer == REFUSAL and result.answerability == pytest.approx(0.2) and llm.calls == []
+
+
+def test_the_check_shares_the_answer_prompt_so_its_cache_is_reused(seed_index, retriever) -> None:
+    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.8, asked=[])
+    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
+    assert not result.refused and result.answerability == pytest.approx(0.8) and "answerable" in result.timings
+    [check], [written] = llm.asked, llm.calls
+    assert [m.text for m in check[:-1]] == [m.text for m in written[:-1]]  # same instructions and examples
+    assert check[-1].text.startswith(written[-1].text) and check[-1].text.endswith("Reply with one word: yes or no.")
+
+
+def test_a_zero_threshold_or_a_model_without_probabilities_skips_the_check(seed_index, retriever) -> None:
+    seed_index.answer.answerable_threshold = 0.0
+    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.01, asked=[])
+    assert not answer(ARMENIA, seed_index, retriever=retriever, llm=llm).refused and llm.asked == []
+    seed_index.answer.answerable_threshold = 0.35
+    plain = answer(ARMENIA, seed_index, retriever=retriever, llm=FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
+    assert not plain.refused and plain.answerability is None

@@ -15,7 +15,7 @@ from .ground import GroundedClaim, ground_claims
 from .verify import SupportJudge, judge_claims
 from ..config import Settings
 from ..errors import RagError
-from .prompts import answer_messages, condense_messages, normalise_history
+from .prompts import answer_messages, answerable_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import tidy_text, with_markers
 from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
@@ -114,17 +114,40 @@ class Assistant:
         if reason:
             _decline(result, reason, on_token)
         else:
-            stage("writing")
-            shown = focus_passages(passages, evidence, standalone, self.settings.answer.context_words)
-            raw = self._generate(llm, standalone, shown, on_token, timings)
-            stage("checking")
-            with _timed(timings, "verify"):
-                self._cite(result, raw, standalone, evidence)
+            self._respond(result, llm, standalone, evidence, on_token, stage, timings)
         news.annotate(result, standalone)  # dates, outlets, as_of, independent sources, disagreements
         timings["total"] = time.perf_counter() - started
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
         stage("done")
         return result
+
+    def _respond(self, result: Answer, llm: BaseChatModel, question: str, evidence: Evidence,
+                 on_token: TokenCallback | None, stage: StageCallback, timings: dict[str, float]) -> None:
+        """Ask whether the passages answer, then write, cite and check the answer (or decline)."""
+        stage("writing")
+        shown = focus_passages(result.passages, evidence, question, self.settings.answer.context_words)
+        result.answerability = self._answerability(llm, question, shown, timings)
+        if result.answerability is not None and result.answerability < self.settings.answer.answerable_threshold:
+            _decline(result, RefusalReason.UNANSWERABLE, on_token)
+            return
+        raw = self._generate(llm, question, shown, on_token, timings)
+        stage("checking")
+        with _timed(timings, "verify"):
+            self._cite(result, raw, question, evidence)
+
+    def _answerability(self, llm: BaseChatModel, question: str, passages: list[Passage],
+                       timings: dict[str, float]) -> float | None:
+        """The model's P(yes) that the passages state the answer, asked with the answer prompt itself (so the
+        answer then reuses its KV cache); None when disabled or the model gives no token probabilities."""
+        probabilities = getattr(llm, "token_probabilities", None)
+        if self.settings.answer.answerable_threshold <= 0 or probabilities is None:
+            return None
+        from ..llm.calls import call_errors_as_llm_error
+
+        with _timed(timings, "answerable"), call_errors_as_llm_error(self.settings.llm):
+            p = probabilities(answerable_messages(question, passages, self.settings.answer.prompts_dir), ["yes", "no"])
+        total = p.get("yes", 0.0) + p.get("no", 0.0)
+        return round(p.get("yes", 0.0) / total, 4) if total > 0 else None
 
     def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,
                     timings: dict[str, float]) -> str:
