@@ -137,7 +137,7 @@ def docs(
     json_out: JsonOpt = False,
 ) -> None:
     """List the documents in an index: date and where it came from, outlet, passages, title."""
-    from .index.store import IndexStore
+    from .index.backend import open_store
     from . import terminal
 
     settings = _settings(index=index_dir)
@@ -149,10 +149,11 @@ def docs(
             raise RagError("FIELD=VALUE pairs need --set SOURCE: rag docs --set a.txt date=2024-03-02")
         relabel_index(settings, set_source, parse_assignments(fields or []))
         typer.echo(f"set {' '.join(fields or [])} for {set_source} (kept when re-indexing)")
-    store = IndexStore(settings.index)
+    store = open_store(settings)  # the index folder, or the Milvus store RAG_STORE__BACKEND names
     rows = store.documents()
     if json_out:
-        typer.echo(json.dumps({"manifest": store.manifest, "documents": rows}, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"manifest": getattr(store, "manifest", {}), "documents": rows}, indent=2,
+                              ensure_ascii=False))
         return
     typer.echo(f"{len(rows)} documents, {store.size} chunks, model {store.model_id}")
     for row in rows:
@@ -162,15 +163,15 @@ def docs(
 @app.command()
 def check(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
     """Validate an index (files, counts, vectors, spans); exits 1 listing every problem."""
-    from .index.check import check_index
+    from .index.check import check_index, check_milvus
 
     settings = _settings(index=index_dir)
-    result = check_index(settings.index)
+    result = check_milvus(settings) if settings.store.backend == "milvus" else check_index(settings.index)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         counts = f"{result.counts.get('documents', '?')} documents, {result.counts.get('chunks', '?')} chunks"
-        typer.echo(f"{'ok' if result.ok else 'damaged'}: {settings.index} ({result.generation or 'no generation'}; {counts})")
+        typer.echo(f"{'ok' if result.ok else 'damaged'}: {result.index} ({result.generation or 'no generation'}; {counts})")
         for problem in result.problems:
             typer.echo(f"  problem: {problem}")
         for note in result.notes:

@@ -198,3 +198,36 @@ def test_milvus_rebuild_interrupted_keeps_the_previous_index(milvus_settings, co
     store = open_store(milvus_settings)
     assert store.manifest["generation"] == before and len(store.documents()) == 5
     assert [c for c in store.client.list_collections() if before not in c and c != "rag_meta"] == []
+
+
+def test_docs_and_check_read_the_configured_store(backend_settings, corpus_copy, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from rag.index.check import check_index, check_milvus
+
+    index_paths([corpus_copy], backend_settings, HashEmbedder())
+    monkeypatch.setenv("RAG_STORE__BACKEND", backend_settings.store.backend)
+    if backend_settings.store.uri:
+        monkeypatch.setenv("RAG_STORE__URI", backend_settings.store.uri)
+    monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
+    listed = CliRunner().invoke(app, ["docs", "--index", str(backend_settings.index), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)["documents"]) == len(list(corpus_copy.iterdir()))
+    checked = CliRunner().invoke(app, ["check", "--index", str(backend_settings.index)])
+    assert checked.exit_code == 0 and checked.stdout.startswith("ok:"), checked.output
+    check = check_milvus if backend_settings.store.backend == "milvus" else lambda s: check_index(s.index)
+    assert check(backend_settings).counts["documents"] == len(list(corpus_copy.iterdir()))
+
+
+@pytest.mark.milvus
+def test_check_of_an_empty_milvus_store_is_one_problem_line(settings, tmp_path):
+    pytest.importorskip("milvus_lite", reason="the Milvus backend needs pip install 'rag[scale]'")
+    from rag.index.check import check_milvus
+
+    settings.store.backend, settings.store.uri = "milvus", str(tmp_path / "empty.db")
+    result = check_milvus(settings)
+    assert not result.ok and result.index.endswith("empty.db")
+    assert len(result.problems) == 1 and "rag index PATH" in result.problems[0]

@@ -14,12 +14,15 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexDamagedError, RagError
 from .generations import GEN_PREFIX, LEASE, LOCK_FILE, TMP_PREFIX, is_marked, live_generation
 from .lock import lock_holder
 from .store import REQUIRED_FILES, read_manifest
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 @dataclass
@@ -40,6 +43,30 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for `rag check --json`."""
         return {"ok": self.ok, **asdict(self)}
+
+
+def check_milvus(settings: Settings) -> CheckResult:
+    """What can go wrong with a Milvus store: unreachable, no live manifest, or documents and passages the
+    manifest does not count (rows a killed writer left are removed by the next write's recovery)."""
+    from .backend import open_store
+
+    result = CheckResult(settings.store.uri or f"{settings.index}/milvus.db")
+    try:
+        store = open_store(settings)
+    except RagError as error:
+        result.problems.append(str(error))
+        return result
+    with store:
+        manifest = getattr(store, "manifest", {})
+        result.generation = manifest.get("generation")
+        result.counts = dict(manifest.get("counts", {}))
+        documents = store.documents()
+    chunks = sum(int(d.get("chunks") or 0) for d in documents)
+    found = {"documents": len(documents), "chunks": chunks}
+    for what, count in found.items():
+        if count != result.counts.get(what):
+            result.problems.append(f"the manifest counts {result.counts.get(what)} {what}, the store holds {count}")
+    return result
 
 
 def check_index(root: Path) -> CheckResult:
