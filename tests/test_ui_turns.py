@@ -62,7 +62,9 @@ def _wait(condition, seconds: float = 10.0) -> None:
 
 def test_a_turn_reports_stages_in_order_and_evidence_before_the_text(seed_index, hash_embedder):
     seen: list[str] = []
-    service = RagService(seed_index, embedder=hash_embedder, llm=CountingModel([REPLY]))
+    # 20 ms per word: the first word comes well after the evidence, so polling every 1 ms sees the evidence alone
+    # (with no delay a busy machine could let a word through before the poll, and the test raced).
+    service = RagService(seed_index, embedder=hash_embedder, llm=CountingModel([REPLY], delay=0.02))
     turn = _turn(service)
     while not turn.wait(0.001):
         if turn.evidence is not None and not seen:
