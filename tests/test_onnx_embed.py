@@ -144,8 +144,16 @@ def test_query_process_does_not_import_torch(onnx_embedder, cache_dir):
 def test_int8_documents_are_close_and_questions_stay_fp32(onnx_embedder, cache_dir):
     from rag.index.onnx_embed import OnnxEmbedder
 
-    int8 = OnnxEmbedder(cache_dir=cache_dir, int8=True)
-    path = int8.onnx_path()
+    import logging
+
+    root, pytest_handlers = logging.getLogger(), logging.getLogger().handlers[:]
+    root.handlers.clear()  # as in a `rag index` process (basicConfig() does nothing where pytest's handlers are)
+    try:
+        int8 = OnnxEmbedder(cache_dir=cache_dir, int8=True)
+        path = int8.onnx_path()  # quantises now: onnxruntime's basicConfig() must not stay on the root logger
+        assert root.handlers == []
+    finally:
+        root.handlers[:] = pytest_handlers
     assert path != onnx_embedder.onnx_path() and OnnxEmbedder(cache_dir=cache_dir, int8=True).onnx_path() == path
     texts = corpus_sentences()[:100]
     cosines = (int8.embed_documents(texts) * onnx_embedder.embed_documents(texts)).sum(axis=1)

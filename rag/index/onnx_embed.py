@@ -309,14 +309,17 @@ def quantize_int8(model_dir: Path, cache_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def _quiet_root_logger() -> Iterator[None]:
-    """Raise the root logger to ERROR for the duration (onnxruntime.quantization logs there)."""
+    """Raise the root logger to ERROR for the duration (onnxruntime.quantization logs there), and take away the
+    handler its logging.basicConfig() adds: left in place, it printed other libraries' DEBUG lines (bm25s)."""
     root = logging.getLogger()
-    level = root.level
+    level, handlers = root.level, list(root.handlers)
     root.setLevel(logging.ERROR)
     try:
         yield
     finally:
         root.setLevel(level)
+        for added in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(added)
 
 
 # --- inference (onnxruntime + tokenizers + numpy) -------------------------------------------------------------
