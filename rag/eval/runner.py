@@ -102,7 +102,7 @@ class Evaluator:
         """Ask the question through answer() and add answer, citation, refusal and judge scores to the row."""
         result = self._ask(item.question)
         row.update(answer=result.answer, refused=result.refused, model=result.model,
-                   refusal_reason=result.refusal_reason,
+                   refusal_reason=result.refusal_reason, answerability=result.answerability,
                    citations=[c.to_dict() for c in result.citations],
                    passages=[{"n": n, **self._passage_row(p, item)} for n, p in enumerate(result.passages, start=1)],
                    dropped_citations=result.dropped_citations, timings=dict(result.timings))
