@@ -5,7 +5,8 @@ Prints the median wall time of each command per engine, the ratio, and whether t
 With --ask, `rag ask` runs once per question of tests/data/seed_dev.jsonl (never the same question twice, so
 no process can reuse a whole earlier prompt), after deleting the saved prompt-prefix states (rag/llm/kvstate.py):
 the first ask on a new machine saves them, every later one restores them. Prints each ask's wall time and
-the stage timings rag reports (first token, generation, claim check).
+the stage timings rag reports (the answerability check, which reads the prompt and loads the model on
+first use, first token, generation, claim check).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def time_asks(index: Path, runs: int) -> None:
         wall = time.perf_counter() - started
         timings = json.loads(done.stdout).get("timings", {}) if done.stdout.strip().startswith("{") else {}
         label = "first ask (saves prompt states)" if n == 0 else "new process, new question"
-        print(f"rag ask {wall:5.2f} s  {label:<32} first_token {timings.get('first_token', 0):.2f} s  "
+        print(f"rag ask {wall:5.2f} s  {label:<32} answerable {timings.get('answerable', 0):.2f} s  "
+              f"first_token {timings.get('first_token', 0):.2f} s  "
               f"generate {timings.get('generate', 0):.2f} s  verify {timings.get('verify', 0):.2f} s  ({question})")
         if n:
             walls.append(wall)
