@@ -92,7 +92,7 @@ class PrefixStates:
             return False
 
     def _prune(self) -> None:
-        """Keep the MAX_FILES newest states (and no temp file older than the newest state)."""
+        """Keep the MAX_FILES newest files (a temp file a killed process left counts, so it goes in time)."""
         try:
             files = sorted(self.folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
             for stale in files[MAX_FILES:]:
