@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,14 @@ class FakeJudge:
         words = content_words(claim) - content_words(question)
         share = len(words & content_words(evidence)) / len(words) if words else 1.0
         return 0.9 if share >= 0.6 else 0.1
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the sample corpus."""
+    folder = tmp_path / "docs"
+    shutil.copytree(CORPUS, folder)
+    return folder
 
 
 @pytest.fixture

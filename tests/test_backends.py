@@ -12,7 +12,7 @@ from rag.index.backend import open_store
 from rag.index.build import index_paths
 from rag.search.retriever import Filters, Retriever
 
-from .conftest import CORPUS, HashEmbedder
+from .conftest import HashEmbedder
 
 BACKENDS = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
 
@@ -31,12 +31,6 @@ def backend_settings(request, settings, tmp_path):
 
         disconnect(settings)
 
-
-@pytest.fixture
-def corpus_copy(tmp_path):
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
-    return folder
 
 
 def _retriever(settings, embedder=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from rag.index.build import index_paths, passage_budget, read_candidate
 from rag.index.store import IndexStore
 from rag.types import Skipped
 
-from .conftest import CORPUS, HashEmbedder
+from .conftest import HashEmbedder
 
 pytest.importorskip("distributed", reason="Dask ingestion needs pip install 'rag[scale]'")
 
@@ -28,9 +27,9 @@ def cluster():
 
 
 @pytest.fixture
-def corpus_copy(tmp_path):
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
+def corpus_copy(corpus_copy):
+    """The shared corpus copy plus a subfolder and an empty file."""
+    folder = corpus_copy
     (folder / "sub").mkdir()
     (folder / "sub" / "notes.md").write_text("# Notes\n\nA short note about Kazakh oil exports through Novorossiysk.\n")
     (folder / "empty.txt").write_text("")

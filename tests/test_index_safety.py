@@ -71,18 +71,11 @@ def wait_for(condition, timeout: float = 20.0, step: float = 0.002) -> None:
         time.sleep(step)
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    """A writable copy of the sample corpus."""
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
-    return folder
-
 
 @pytest.fixture
-def built(settings, corpus):
+def built(settings, corpus_copy):
     """The corpus copy indexed with the hash embedder."""
-    index_paths([corpus], settings, HashEmbedder())
+    index_paths([corpus_copy], settings, HashEmbedder())
     return settings
 
 
@@ -129,7 +122,7 @@ DAMAGE = {  # how to damage a live generation g -> words the one-line error must
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_every_damage_is_one_line_listed_by_check_and_cured_by_rebuild(built, corpus, damage):
+def test_every_damage_is_one_line_listed_by_check_and_cured_by_rebuild(built, corpus_copy, damage):
     root = built.index
     harm, what = DAMAGE[damage]
     harm(_live(root))
@@ -138,12 +131,12 @@ def test_every_damage_is_one_line_listed_by_check_and_cured_by_rebuild(built, co
     message = str(info.value)
     assert what in message and "--rebuild" in message and "\n" not in message, message
     try:  # an update either refuses, pointing at the rebuild, or (FAISS is rebuilt from vectors.npy) just works
-        index_paths([corpus], built, HashEmbedder())
+        index_paths([corpus_copy], built, HashEmbedder())
     except RagError as error:
         assert "--rebuild" in str(error)
     result = check_index(root)
     assert not result.ok and any(what.split(" ")[0] in p for p in result.problems), result.problems
-    report = index_paths([corpus], built, HashEmbedder(), rebuild=True)
+    report = index_paths([corpus_copy], built, HashEmbedder(), rebuild=True)
     assert report.documents == 5 and check_index(root).ok, check_index(root).problems
     assert search(built)[0].source == ARMENIA
 
@@ -164,14 +157,14 @@ def test_check_finds_what_opening_does_not(built):
                         "1 documents have no content hash"]
 
 
-def test_an_index_that_is_a_plain_file_is_one_line(settings, corpus, tmp_path):
+def test_an_index_that_is_a_plain_file_is_one_line(settings, corpus_copy, tmp_path):
     plain = tmp_path / "plain"
     plain.write_text("not an index")
     settings.index = plain
     with pytest.raises(RagError, match="is a file, not an index folder"):
         search(settings)
     with pytest.raises(ConfigError, match="is a file, not an index folder"):
-        index_paths([corpus], settings, HashEmbedder())
+        index_paths([corpus_copy], settings, HashEmbedder())
     assert plain.read_text() == "not an index"
 
 
@@ -250,12 +243,12 @@ def test_two_writers_at_once_lose_nothing(settings, tmp_path):
     assert len(IndexStore(settings.index).documents()) == 6 and check_index(settings.index).ok
 
 
-def test_a_stale_lock_of_a_dead_writer_is_no_obstacle(built, corpus):
+def test_a_stale_lock_of_a_dead_writer_is_no_obstacle(built, corpus_copy):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (built.index / LOCK_FILE).write_text(dead.stdout)
-    (corpus / "new.txt").write_text("A new note about Tajikistan.", encoding="utf-8")
+    (corpus_copy / "new.txt").write_text("A new note about Tajikistan.", encoding="utf-8")
     started = time.perf_counter()
-    assert index_paths([corpus], built, HashEmbedder()).added == ["new.txt"]
+    assert index_paths([corpus_copy], built, HashEmbedder()).added == ["new.txt"]
     assert time.perf_counter() - started < 2
     assert (built.index / LOCK_FILE).read_text() == ""  # a clean exit leaves no pid behind
 
@@ -278,11 +271,11 @@ KILLABLE_WRITER = '''
 
 
 @pytest.mark.parametrize("moment", ["embed", "write", "cleanup"])
-def test_kill_9_during_a_reindex_leaves_the_old_or_the_new_generation(built, corpus, moment):
+def test_kill_9_during_a_reindex_leaves_the_old_or_the_new_generation(built, corpus_copy, moment):
     root = built.index
     old = _live(root).name
-    (corpus / "kill.txt").write_text("A note written just before the kill, about Turkmenistan.", encoding="utf-8")
-    writer = spawn(KILLABLE_WRITER, root, corpus, moment)
+    (corpus_copy / "kill.txt").write_text("A note written just before the kill, about Turkmenistan.", encoding="utf-8")
+    writer = spawn(KILLABLE_WRITER, root, corpus_copy, moment)
     assert writer.stdout.readline().strip() == "start"
     if moment == "embed":
         time.sleep(0.3)
@@ -297,8 +290,8 @@ def test_kill_9_during_a_reindex_leaves_the_old_or_the_new_generation(built, cor
     sources = {d["source"] for d in IndexStore(root).documents()}
     assert sources == {p.name for p in CORPUS.iterdir()} | ({"kill.txt"} if live != old else set())
     assert check_index(root).ok and search(built)[0].source == ARMENIA
-    (corpus / "after.txt").write_text("A note written after the kill, about Kazakhstan.", encoding="utf-8")
-    report = index_paths([corpus], built, HashEmbedder())  # the next write converges and cleans up
+    (corpus_copy / "after.txt").write_text("A note written after the kill, about Kazakhstan.", encoding="utf-8")
+    report = index_paths([corpus_copy], built, HashEmbedder())  # the next write converges and cleans up
     assert report.documents == 7 and check_index(root).ok
     assert generations(root) == [_live(root).name] and not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
 
@@ -312,9 +305,9 @@ REINDEX_LOOP = '''
 '''
 
 
-def test_readers_never_fail_while_another_process_reindexes(built, corpus):
+def test_readers_never_fail_while_another_process_reindexes(built, corpus_copy):
     long_lived = Retriever(built, embedder=HashEmbedder())  # like a UI: opened once, kept
-    writer = spawn(REINDEX_LOOP, built.index, corpus, 6)
+    writer = spawn(REINDEX_LOOP, built.index, corpus_copy, 6)
     searches, failures = 0, []
     while writer.poll() is None:
         for retriever in (long_lived, None):
@@ -328,25 +321,25 @@ def test_readers_never_fail_while_another_process_reindexes(built, corpus):
     assert failures == [] and searches > 20, (searches, failures[:3])
     assert long_lived.store.folder.exists()  # its generation outlived six writes
     long_lived.store.close()
-    index_paths([corpus], built, HashEmbedder(), rebuild=True)
+    index_paths([corpus_copy], built, HashEmbedder(), rebuild=True)
     assert generations(built.index) == [_live(built.index).name]  # released, so removed by the next write
 
 
-def test_an_old_generation_stays_while_a_reader_holds_it(built, corpus):
+def test_an_old_generation_stays_while_a_reader_holds_it(built, corpus_copy):
     reader = IndexStore(built.index)
-    (corpus / "new.txt").write_text("A note about the Caspian.", encoding="utf-8")
-    index_paths([corpus], built, HashEmbedder())
+    (corpus_copy / "new.txt").write_text("A note about the Caspian.", encoding="utf-8")
+    index_paths([corpus_copy], built, HashEmbedder())
     assert reader.folder.exists() and len(reader.documents()) == 5 and not reader.is_current()
     reader.close()
-    (corpus / "new2.txt").write_text("Another note about the Caspian.", encoding="utf-8")
-    index_paths([corpus], built, HashEmbedder())
+    (corpus_copy / "new2.txt").write_text("Another note about the Caspian.", encoding="utf-8")
+    index_paths([corpus_copy], built, HashEmbedder())
     assert not reader.folder.exists() and len(generations(built.index)) == 1
 
 
 # ---------------------------------------------------------------- nothing outside rag's own folders
 
 
-def test_foreign_folders_survive_and_only_rag_leftovers_are_cleaned(built, corpus):
+def test_foreign_folders_survive_and_only_rag_leftovers_are_cleaned(built, corpus_copy):
     root = built.index
     (root / "gen-x").mkdir()
     (root / "gen-x" / "precious.txt").write_text("keep me")
@@ -355,31 +348,31 @@ def test_foreign_folders_survive_and_only_rag_leftovers_are_cleaned(built, corpu
     stale.mkdir()
     (stale / MARKER).write_text(json.dumps({"created_by": "rag", "pid": 999999}))
     for i in range(2):
-        (corpus / f"n{i}.txt").write_text(f"Note {i} about Uzbekistan.", encoding="utf-8")
-        index_paths([corpus], built, HashEmbedder())
+        (corpus_copy / f"n{i}.txt").write_text(f"Note {i} about Uzbekistan.", encoding="utf-8")
+        index_paths([corpus_copy], built, HashEmbedder())
     assert (root / "gen-x" / "precious.txt").read_text() == "keep me" and (root / ".tmp-foreign").is_dir()
     assert not stale.exists() and generations(root) == sorted(["gen-x", _live(root).name])
     assert any("gen-x: not made by (this) rag; left alone" == n for n in check_index(root).notes)
 
 
-def test_a_non_empty_folder_that_is_not_an_index_is_never_written(settings, corpus, tmp_path):
+def test_a_non_empty_folder_that_is_not_an_index_is_never_written(settings, corpus_copy, tmp_path):
     target = tmp_path / "mine"
     (target / "gen-1").mkdir(parents=True)
     (target / "notes.txt").write_text("my notes")
     before = sorted(p.name for p in target.rglob("*"))
     settings.index = target
     with pytest.raises(ConfigError, match="is not empty and holds no index"):
-        index_paths([corpus], settings, HashEmbedder())
+        index_paths([corpus_copy], settings, HashEmbedder())
     assert sorted(p.name for p in target.rglob("*")) == before
-    result = _rag("index", str(corpus), "--index", str(target))
+    result = _rag("index", str(corpus_copy), "--index", str(target))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "holds no index" in result.stderr and sorted(p.name for p in target.rglob("*")) == before
 
 
-def test_index_files_get_explicit_modes_whatever_the_umask(settings, corpus):
+def test_index_files_get_explicit_modes_whatever_the_umask(settings, corpus_copy):
     old = os.umask(0)
     try:
-        index_paths([corpus], settings, HashEmbedder())
+        index_paths([corpus_copy], settings, HashEmbedder())
     finally:
         os.umask(old)
     root = settings.index

@@ -1,6 +1,5 @@
 """Incremental indexing: only new or changed files are embedded; deleted files leave the index."""
 
-import shutil
 
 import pytest
 
@@ -8,14 +7,8 @@ from rag.errors import ConfigError, ModelMismatchError
 from rag.index.build import index_paths
 from rag.index.store import IndexStore
 
-from .conftest import CORPUS, HashEmbedder
+from .conftest import HashEmbedder
 
-
-@pytest.fixture
-def corpus_copy(tmp_path):
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
-    return folder
 
 
 def test_first_build_indexes_every_file(settings, hash_embedder, corpus_copy):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -13,7 +12,7 @@ from rag.index.check import check_index
 from rag.index.store import IndexStore
 from rag.search.retriever import Filters, Retriever
 
-from .conftest import CORPUS, HashEmbedder
+from .conftest import HashEmbedder
 
 QUERIES = ["zebras rangers", "quokkas", "Armenia CSTO exercises", "Kazakh oil Novorossiysk", "Russia Central Asia"]
 
@@ -25,12 +24,6 @@ def segmented(settings):
     settings.store.segment_max_share = 1.0
     return settings
 
-
-@pytest.fixture
-def corpus_copy(tmp_path):
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
-    return folder
 
 
 def _change(folder):

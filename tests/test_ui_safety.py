@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -21,17 +20,11 @@ QUOTE = "Armenia, after the CSTO refused to help in the armed conflict with Azer
 REPLY = f'Armenia cancelled them because the CSTO refused to help [1].\nQuotes:\n[1] "{QUOTE}"'
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    folder = tmp_path / "docs"
-    shutil.copytree(CORPUS, folder)
-    return folder
-
 
 @pytest.fixture
-def service(settings, corpus):
+def service(settings, corpus_copy):
     """A service over the indexed corpus copy; the score gate is off (hash-embedder similarities are low)."""
-    index_paths([corpus], settings, HashEmbedder())
+    index_paths([corpus_copy], settings, HashEmbedder())
     settings.answer.min_score = 0.0
     return RagService(settings, embedder=HashEmbedder(), llm=FakeChatModel(lambda messages: REPLY))
 
@@ -40,23 +33,23 @@ def _verified(answer) -> bool:
     return bool(answer.citations) and all(c.verified for c in answer.citations)
 
 
-def test_the_service_reopens_after_an_outside_reindex(service, corpus):
+def test_the_service_reopens_after_an_outside_reindex(service, corpus_copy):
     first = service.ask("Armenia cancel CSTO exercises")
     old = service.retriever().store.folder
-    (corpus / "zebra.txt").write_text("The steppe zebra herd of Kazakhstan grew to forty animals.", encoding="utf-8")
-    writer = spawn(REINDEX_LOOP, service.settings.index, corpus, 1)
+    (corpus_copy / "zebra.txt").write_text("The steppe zebra herd of Kazakhstan grew to forty animals.", encoding="utf-8")
+    writer = spawn(REINDEX_LOOP, service.settings.index, corpus_copy, 1)
     assert writer.wait(60) == 0, writer.stderr.read()
     assert old.exists()  # the service still held it: not deleted under its feet
     answer = service.ask("steppe zebra herd Kazakhstan")
     assert any(p.source == "zebra.txt" for p in answer.passages)
     assert _verified(first) and service.retriever().store.folder != old
-    writer = spawn(REINDEX_LOOP, service.settings.index, corpus, 2)  # writes again: the released one goes
+    writer = spawn(REINDEX_LOOP, service.settings.index, corpus_copy, 2)  # writes again: the released one goes
     assert writer.wait(60) == 0
     assert not old.exists()
 
 
-def test_concurrent_questions_during_reindexing_all_succeed(service, corpus):
-    writer = spawn(REINDEX_LOOP, service.settings.index, corpus, 4)
+def test_concurrent_questions_during_reindexing_all_succeed(service, corpus_copy):
+    writer = spawn(REINDEX_LOOP, service.settings.index, corpus_copy, 4)
     answers, errors = [], []
 
     def ask() -> None:
