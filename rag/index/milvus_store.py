@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import ConfigError, IndexNotFoundError, ModelMismatchError, RagError
+from ..errors import ConfigError, IndexNotFoundError, RagError
 from ..types import Passage
+from .models import ManifestFacts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +101,7 @@ def visible(manifest: dict[str, Any], extra: str = "") -> str:
     return " and ".join(parts)
 
 
-class MilvusStore:
+class MilvusStore(ManifestFacts):
     """Read access to the live generation in Milvus (PassageStore); `updates_in_place` tells build.py to
     hand changes to milvus_writer.update instead of writing a whole new generation."""
 
@@ -146,22 +147,9 @@ class MilvusStore:
             self.manifest["generation"], self.manifest["committed"], self.manifest.get("tombstones"))
 
     @property
-    def model_id(self) -> str:
-        """Embedding model the index was built with."""
-        return str(self.manifest["embedding_model"])
-
-    @property
-    def size(self) -> int:
-        """Number of passages."""
-        return int(self.manifest["counts"]["chunks"])
-
-    def check_model(self, model_id: str, dim: int | None = None) -> None:
-        """Refuse to mix vectors of different embedding models."""
-        if model_id != self.model_id or (dim is not None and dim != self.manifest["dim"]):
-            raise ModelMismatchError(
-                f"the Milvus index at {self.root} was built with {self.model_id!r}, not {model_id!r}: "
-                f"set RAG_EMBED__MODEL={self.model_id} or rebuild with `rag index PATH --rebuild`"
-            )
+    def described(self) -> str:
+        """How error messages name this store."""
+        return f"the Milvus index at {self.root}"
 
     # ---- searches
 

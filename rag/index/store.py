@@ -18,9 +18,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexFormatError, ModelMismatchError, RagError
+from ..errors import IndexFormatError, RagError
 from ..types import Chunk, Document, Passage
 from .generations import CURRENT, damaged, live_generation, open_generation, read_pointer
+from .models import ManifestFacts
 from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, IndexContent, build_faiss, write_index
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ __all__ = ["CURRENT", "FORMAT_VERSION", "HNSW_EF_SEARCH", "IndexContent", "Index
 REQUIRED_FILES = ("manifest.json", "meta.sqlite", "vectors.npy", "vectors.faiss", "lexical")
 
 
-class IndexStore:
+class IndexStore(ManifestFacts):
     """Read access to the live generation of an index folder, leased for the store's lifetime.
 
     Opening checks the manifest and that every file is there and of the right size, so damage is one
@@ -97,22 +98,9 @@ class IndexStore:
             return False
 
     @property
-    def model_id(self) -> str:
-        """Embedding model the index was built with."""
-        return str(self.manifest["embedding_model"])
-
-    @property
-    def size(self) -> int:
-        """Number of passages."""
-        return int(self.manifest["counts"]["chunks"])
-
-    def check_model(self, model_id: str, dim: int | None = None) -> None:
-        """Refuse to mix vectors of different embedding models."""
-        if model_id != self.model_id or (dim is not None and dim != self.manifest["dim"]):
-            raise ModelMismatchError(
-                f"index {self.root} was built with {self.model_id!r}, not {model_id!r}: "
-                f"set RAG_EMBED__MODEL={self.model_id} or rebuild with `rag index PATH --rebuild`"
-            )
+    def described(self) -> str:
+        """How error messages name this store."""
+        return f"index {self.root}"
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -314,8 +302,6 @@ class IndexStore:
 
     def vectors_of(self, ids: list[int]) -> np.ndarray:
         """Vectors of the given passages, in order."""
-        import numpy as np
-
         if self._delta is not None:
             return self._delta.vectors_of(ids)
         return self.base_rows(ids)
