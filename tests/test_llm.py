@@ -509,11 +509,11 @@ def test_the_default_engine_is_xllamacpp_and_its_absence_says_what_to_install(
 
     monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: tmp_path / "m.gguf")
     monkeypatch.setattr("rag.llm.specs.importlib.util.find_spec", lambda name: object())
-    monkeypatch.setattr("rag.llm.xllama.importlib.util.find_spec", lambda name: object())
+    monkeypatch.setattr("rag.llm.engine.importlib.util.find_spec", lambda name: object())
     model = get_chat_model(LLMSettings(spec="local", n_threads=2))
     assert isinstance(model, XLlamaChatModel) and model.model_path == str(tmp_path / "m.gguf")
     assert model_label(LLMSettings()) == "local:qwen2.5-coder-1.5b-instruct-q4_k_m"
-    monkeypatch.setattr("rag.llm.xllama.importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("rag.llm.engine.importlib.util.find_spec", lambda name: None)
     monkeypatch.setattr("rag.llm.specs.importlib.util.find_spec", lambda name: None)
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     monkeypatch.setattr("rag.llm.specs.assemble_local_model", lambda: pytest.fail("assembled without an engine"))

@@ -3,15 +3,18 @@ conversion, and a LangChain chat-model base whose non-streamed calls are built f
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
 from langchain_core.messages import BaseMessage, ChatMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatResult
+
+from ..errors import ModelLoadError
 
 
 def default_threads() -> int:
@@ -51,7 +54,8 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
 
 
 class GGUFChatModel(BaseChatModel):
-    """A local GGUF model behind LangChain's chat-model interface; subclasses implement `_stream` and `load`."""
+    """A local GGUF model behind LangChain's chat-model interface; subclasses implement `_stream` (BaseChatModel's
+    raises NotImplementedError) and `load`; whole replies are their streams joined."""
 
     model_path: str
     model_name: str
@@ -73,11 +77,13 @@ class GGUFChatModel(BaseChatModel):
     ) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        raise NotImplementedError
+
+def require_engine(module: str, pip: str) -> None:
+    """ModelLoadError naming the pip command if an engine's module is missing (checked without importing it)."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ValueError:  # sys.modules[module] is None (tests simulating its absence)
+        found = False
+    if not found:
+        name = pip.split()[-1]  # the package: the pip command's last word
+        raise ModelLoadError(f"{name} is not installed: run `{pip}` or set RAG_LLM__SPEC to another model")

@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from ..config import cache_dir
 from ..errors import ModelLoadError
-from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
+from .engine import GGUFChatModel, cpu_has_amx, default_threads, require_engine, to_openai_messages
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_FILENAME = f"{MODEL_NAME}.gguf"
@@ -244,14 +244,7 @@ def load_llama(path: Path, n_ctx: int = 4096, n_threads: int | None = None) -> t
 
 def require_llama_cpp() -> None:
     """ModelLoadError naming the pip command if llama-cpp-python is missing (checked without importing it)."""
-    try:
-        found = importlib.util.find_spec("llama_cpp") is not None
-    except ValueError:  # sys.modules["llama_cpp"] is None (tests simulating its absence)
-        found = False
-    if not found:
-        raise ModelLoadError(
-            f"llama-cpp-python is not installed: run `{LLAMA_PIP}` or set RAG_LLM__SPEC to another model"
-        )
+    require_engine("llama_cpp", LLAMA_PIP)
 
 
 def _new_llama(path: str, n_ctx: int, n_threads: int) -> Any:

@@ -7,7 +7,6 @@ loopback port and locked with a random API key that nothing outside this process
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import os
@@ -27,7 +26,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from ..config import cache_dir
 from ..errors import LLMError, ModelLoadError
-from .engine import GGUFChatModel, cpu_has_amx, default_threads, to_openai_messages
+from .engine import GGUFChatModel, cpu_has_amx, default_threads, require_engine, to_openai_messages
 from .kvstate import PrefixStates, model_key
 
 XLLAMA_PIP = "pip install xllamacpp"
@@ -50,12 +49,7 @@ _DONE = object()  # end-of-stream marker on a worker's queue
 
 def require_xllamacpp() -> None:
     """ModelLoadError naming the pip command if xllamacpp is missing (checked without importing it)."""
-    try:
-        found = importlib.util.find_spec("xllamacpp") is not None
-    except ValueError:  # sys.modules["xllamacpp"] is None (tests simulating its absence)
-        found = False
-    if not found:
-        raise ModelLoadError(f"xllamacpp is not installed: run `{XLLAMA_PIP}` or set RAG_LLM__SPEC to another model")
+    require_engine("xllamacpp", XLLAMA_PIP)
 
 
 def set_omp_wait_policy() -> bool:
