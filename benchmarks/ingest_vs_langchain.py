@@ -85,7 +85,7 @@ def sentence_transformer():
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
-    from rag.index.onnx_embed import packaged_model_dir
+    from rag.index.onnx_export import packaged_model_dir
 
     hf_logging.disable_progress_bar()  # the per-weight loading bar
     return SentenceTransformer(str(packaged_model_dir()), device="cpu")

@@ -105,7 +105,7 @@ def test_length_bucketing_keeps_input_order(onnx_embedder):
 
 
 def test_export_is_reused_from_cache(onnx_embedder, cache_dir):
-    from rag.index.onnx_embed import cached_export, export_onnx
+    from rag.index.onnx_export import cached_export, export_onnx
 
     first = onnx_embedder.onnx_path()
     before = first.stat()

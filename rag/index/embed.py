@@ -131,7 +131,7 @@ def _onnx_usable(name: str) -> bool:
     if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tokenizers") is None:
         return False
     try:
-        from .onnx_embed import check_supported
+        from .onnx_export import check_supported
 
         folder = Path(resolve_model_path(name))
         check_supported(folder)
