@@ -16,6 +16,10 @@ CORPUS = REPO / "examples" / "corpus"
 SEED_DEV = REPO / "tests" / "data" / "seed_dev.jsonl"
 NEWS = REPO / "tests" / "data" / "news"  # four outlets, dated three ways, conflicting figures, one retold wire story
 NEWS_META = REPO / "tests" / "data" / "news-meta.csv"  # the sidecar dating the one undated file
+CHROMIUM = "/usr/bin/chromium"  # the browser tests (test_ui_browser*.py) drive Debian's chromium
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+OUTPUT = REPO / "test-output"  # the browser tests' screenshots
 
 
 class HashEmbedder:
@@ -102,3 +106,15 @@ def news_index(settings, hash_embedder):
     index_paths([NEWS], settings, hash_embedder, meta_file=NEWS_META)
     settings.answer.min_score = 0.1
     return settings
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium for the browser tests; those modules skip themselves when playwright or chromium is missing."""
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

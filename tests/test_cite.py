@@ -229,6 +229,7 @@ def test_short_model_quote_is_replaced_by_a_sentence() -> None:
         parsed, Evidence(passages, HashEmbedder()), "Which news agency did Lavrov talk to?"
     )
     assert citation.method == "selected" and "BelTA" in citation.quote
+    assert original[citation.start : citation.end] == citation.quote
 
 
 def test_missing_document_gives_unverified_citation() -> None:
@@ -251,6 +252,7 @@ def test_attribute_cites_unmarked_sentences_by_quote_or_similarity() -> None:
     assert text.startswith('It cancelled them, stating "Armenia, after the CSTO refused to help" [2].')
     assert text.endswith("Penguins sing opera.")  # unsupported: no marker invented
     assert [(c.n, c.method, c.verified) for c in citations] == [(2, "model", True)]
+    assert original[citations[0].start : citations[0].end] == citations[0].quote
 
 
 def test_claim_citing_the_wrong_passage_moves_to_the_supporting_one() -> None:
@@ -264,6 +266,7 @@ def test_claim_citing_the_wrong_passage_moves_to_the_supporting_one() -> None:
     )
     text, [citation] = ground(parsed, Evidence(passages, HashEmbedder()))
     assert citation.n == 2 and citation.method == "selected" and "CSTO refused to help" in citation.quote
+    assert original[citation.start : citation.end] == citation.quote
     assert text == "Armenia, after the CSTO refused to help in the conflict with Azerbaijan, cancelled them [2]."
 
 
@@ -276,6 +279,7 @@ def test_exact_quote_under_the_wrong_number_moves_with_method_model() -> None:
     parsed = parse_reply('They cancelled [1].\nQuotes:\n[1] "Armenia, after the CSTO refused to help"', 2)
     text, [citation] = ground(parsed, Evidence(passages, HashEmbedder()))
     assert (citation.n, citation.method, citation.verified) == (2, "model", True) and text == "They cancelled [2]."
+    assert original[citation.start : citation.end] == citation.quote
 
 
 def test_evidence_skips_lines_the_cleaner_dropped() -> None:
@@ -330,3 +334,4 @@ def test_claim_no_passage_backs_loses_its_citation() -> None:
     text, citations = ground(parsed, Evidence(passages, HashEmbedder()), "What happened?")
     assert text == "The capital of France is Paris. Armenia cancelled the CSTO exercises [1]."
     assert len(citations) == 1 and "CSTO refused" in citations[0].quote
+    assert original[citations[0].start : citations[0].end] == citations[0].quote

@@ -1,6 +1,5 @@
 """CLI: fast help without heavy imports, one-line user errors, JSON output."""
 
-import json
 import os
 import subprocess
 import sys

@@ -20,15 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, REPO
+from .conftest import CHROMIUM, CORPUS, OUTPUT, REPO
 from .ui_page_scripts import MEASURE, RECORDER
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-OUTPUT = REPO / "test-output"
 VIEWS = {"desktop-light": (1400, "light"), "desktop-dark": (1400, "dark"), "phone-light": (400, "light"),
          "phone-dark": (400, "dark")}
 ARMENIA = "Why did Armenia cancel CSTO exercises?"
@@ -112,17 +108,6 @@ def app(tmp_path_factory):
         yield url, tokens
     finally:
         _end(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    OUTPUT.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser, url: str, view: str):

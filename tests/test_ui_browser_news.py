@@ -23,7 +23,7 @@ from .conftest import NEWS, NEWS_META, REPO
 
 # Importing the browser helpers also skips this module, with the same reason, when playwright, gradio or
 # /usr/bin/chromium is missing.
-from .test_ui_browser import _ask, _check_layout, _clean_env, _end, _open, _serve, _shot, browser  # noqa: F401
+from .test_ui_browser import _ask, _check_layout, _clean_env, _end, _open, _serve, _shot
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ def news_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def asked(news_app, browser):  # noqa: F811 - the imported browser fixture
+def asked(news_app, browser):
     """One browser tab that has asked the conflicting-figures question; (page, answer text)."""
     page = _open(browser, news_app[0], VIEW)
     text = _ask(page, DEATHS, turn=1)
