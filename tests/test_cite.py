@@ -335,3 +335,35 @@ def test_claim_no_passage_backs_loses_its_citation() -> None:
     assert text == "The capital of France is Paris. Armenia cancelled the CSTO exercises [1]."
     assert len(citations) == 1 and "CSTO refused" in citations[0].quote
     assert original[citations[0].start : citations[0].end] == citations[0].quote
+
+
+FRANK = (
+    "Frank was a prolific author, writing 40 books. He published widely on political economy. "
+    "Perhaps his most notable work is Capitalism and Underdevelopment in Latin America. "
+    "Published in 1967, it was one of the formative texts in dependency theory."
+)
+FRANK_QUESTION = "who wrote capitalism and underdevelopment in latin america"
+
+
+def _frank_passage() -> Passage:
+    return Passage(0, "frank.txt", 0, len(FRANK), 1.0, FRANK, original=FRANK)
+
+
+def test_a_quote_leaning_on_its_neighbour_gets_the_neighbour_as_a_second_quote() -> None:
+    parsed = parse_reply('Frank wrote it [1].\nQuotes:\n[1] "Perhaps his most notable work is Capitalism and '
+                         'Underdevelopment in Latin America"', 1)
+    text, citations = ground(parsed, Evidence([_frank_passage()], HashEmbedder()), FRANK_QUESTION)
+    assert text == "Frank wrote it [1]."
+    assert [c.method for c in citations] == ["model", "selected"]
+    assert citations[1].quote == "Frank was a prolific author, writing 40 books."
+    assert all(FRANK[c.start : c.end] == c.quote for c in citations)
+
+
+def test_no_second_quote_when_the_first_states_the_claim_or_no_sentence_helps() -> None:
+    evidence = Evidence([_frank_passage()], HashEmbedder())
+    stated = parse_reply('It appeared in 1967 [1].\nQuotes:\n[1] "Published in 1967, it was one of the formative '
+                         'texts in dependency theory"', 1)
+    assert len(ground(stated, evidence, FRANK_QUESTION)[1]) == 1
+    elsewhere = parse_reply('Gunder wrote it in Chile [1].\nQuotes:\n[1] "Perhaps his most notable work is '
+                            'Capitalism and Underdevelopment in Latin America"', 1)
+    assert len(ground(elsewhere, evidence, FRANK_QUESTION)[1]) == 1  # no sentence names Gunder or Chile

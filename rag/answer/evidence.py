@@ -38,6 +38,7 @@ MAX_QUOTE_CHARS = 400  # selected sentences are cut (at a word) to stay readable
 NEAR_TIE = 0.02  # sentences this close to the best score are ranked by word overlap
 NOVEL_WEIGHT = 0.2  # weight of the claim's new words (not in the question) in a sentence's support score
 SUPPORT_MIN = 0.5  # similarity with a passage sentence that counts as support on its own
+MIN_COVERAGE = 0.34  # share of a claim's new words its quotes must contain (stems; question words excepted)
 
 # ---------------------------------------------------------------- verification
 
@@ -180,6 +181,24 @@ class Evidence:
                 found.append(citation)
         return found
 
+    def context(self, claim: str, question: str, n: int, cited: Sequence[Citation]) -> Citation | None:
+        """A second sentence of passage n for a claim its quotes only half state, or None.
+
+        A quote often leans on its neighbour: "Perhaps his most notable work is X" says who wrote X only
+        with "Frank was a prolific author" before it. When the quotes hold under MIN_COVERAGE of the
+        claim's new words, the sentence of passage n holding the most of the missing ones is added, if
+        the two together reach it; the judge then reads both. Nothing is added otherwise.
+        """
+        quotes = " ".join(c.quote for c in cited)
+        if coverage(claim, quotes, question) >= MIN_COVERAGE:
+            return None
+        missing = content_words(claim) - content_words(question) - content_words(quotes)
+        options = [s for s in self.sentences if s.n == n and not any(s.start < c.end and c.start < s.end for c in cited)]
+        best = max(options, key=lambda s: _share(missing, s.text), default=None)
+        if best is None or coverage(claim, f"{quotes} {best.text}", question) < MIN_COVERAGE:
+            return None
+        return self.cite(Scored(best, 0.0, 0.0, _share(missing, best.text)), claim)
+
     def find(self, quote: str) -> Citation | None:
         """A verified citation for `quote` in whichever passage holds it."""
         return next((c for n in range(1, len(self.passages) + 1) if (c := self.verify(quote, n))), None)
@@ -213,6 +232,12 @@ def _in_directive_line(passage: Passage, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start - at) + 1
     line_end = text.find("\n", end - at)
     return is_directive(text[line_start : line_end if line_end >= 0 else len(text)])
+
+
+def coverage(claim: str, quotes: str, question: str = "") -> float:
+    """Share of the claim's new content words (not in the question) that the quotes contain."""
+    new = content_words(claim) - content_words(question)
+    return len(new & content_words(quotes)) / len(new) if new else 1.0
 
 
 def _share(words: set[str], text: str) -> float:

@@ -62,7 +62,8 @@ def _claim_support(evidence: Evidence, claim: Claim, quotes: dict[int, list[str]
     if not evidence.supports(claim.text, question) and not any(evidence.find(q) for q in offered):
         return []  # e.g. world knowledge ("The capital of France is Paris [3]"): no passage backs it
     if claim.numbers:
-        return [c for n in claim.numbers for c in _support(evidence, claim.text, question, n, quotes.get(n, []))]
+        return [c for n in claim.numbers for c in _with_context(
+            evidence, claim.text, question, _support(evidence, claim.text, question, n, quotes.get(n, [])))]
     return [c for c in [_unmarked_support(evidence, claim.text, question)] if c]
 
 
@@ -81,6 +82,14 @@ def _support(evidence: Evidence, claim: str, question: str, n: int, offered: lis
         return [evidence.cite(own, claim)]
     passage = evidence.passages[n - 1]  # its document vanished from the index: show the model's quote, unverified
     return [Citation(n, passage.source, passage.start, passage.start, q, False) for q in offered[:1]]
+
+
+def _with_context(evidence: Evidence, claim: str, question: str, cited: list[Citation]) -> list[Citation]:
+    """A passage's citations for a claim, plus the neighbouring sentence its quote leans on (Evidence.context)."""
+    if not cited or not cited[0].verified:
+        return cited
+    extra = evidence.context(claim, question, cited[0].n, cited)
+    return [*cited, extra] if extra else cited
 
 
 def _better_elsewhere(overall: Scored, own: Scored) -> bool:

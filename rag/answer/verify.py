@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
 from ..types import ClaimCheck, Passage
+from .evidence import MIN_COVERAGE, coverage
 from .prompts import neutralise, render_template
 
 if TYPE_CHECKING:
@@ -132,7 +133,6 @@ def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str
 
 # Where a sentence joins clauses that may rest on different facts: ", and", ", but", ", while", "; ".
 _CLAUSE_BREAK = re.compile(r"(?:,\s+(?:and|but|while|whereas|although)\s+|;\s+)")
-MIN_COVERAGE = 0.34  # share of a clause's new words its quotes must contain (stems; question words excepted)
 
 
 def clauses(text: str) -> list[str]:
@@ -141,12 +141,6 @@ def clauses(text: str) -> list[str]:
     if len(parts) < 2 or any(len(WORD.findall(p)) < 4 for p in parts):
         return [text]
     return parts
-
-
-def coverage(clause: str, evidence: str, question: str = "") -> float:
-    """Share of the clause's new content words (not in the question) that the evidence contains."""
-    new = content_words(clause) - content_words(question)
-    return len(new & content_words(evidence)) / len(new) if new else 1.0
 
 
 def judge_claims(claims: Sequence[tuple[str, str, list[int], str, str]], question: str, judge: SupportJudge | None,
