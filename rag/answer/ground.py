@@ -85,11 +85,12 @@ def _support(evidence: Evidence, claim: str, question: str, n: int, offered: lis
 
 
 def _with_context(evidence: Evidence, claim: str, question: str, cited: list[Citation]) -> list[Citation]:
-    """A passage's citations for a claim, plus the neighbouring sentence its quote leans on (Evidence.context)."""
+    """A passage's citations for a claim, plus the neighbouring sentence its quote leans on (Evidence.context),
+    in reading order."""
     if not cited or not cited[0].verified:
         return cited
     extra = evidence.context(claim, question, cited[0].n, cited)
-    return [*cited, extra] if extra else cited
+    return sorted([*cited, extra], key=lambda c: c.start) if extra else cited
 
 
 def _better_elsewhere(overall: Scored, own: Scored) -> bool:
