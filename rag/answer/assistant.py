@@ -12,7 +12,7 @@ from . import news
 from .evidence import Evidence
 from .focus import focus_passages
 from .ground import GroundedClaim, ground_claims
-from .verify import SupportJudge, judge_claims
+from .verify import SupportJudge, judge_claims, yes_share
 from ..config import Settings
 from ..errors import RagError
 from .prompts import answer_messages, answerable_messages, condense_messages, normalise_history
@@ -145,9 +145,9 @@ class Assistant:
         from ..llm.calls import call_errors_as_llm_error
 
         with _timed(timings, "answerable"), call_errors_as_llm_error(self.settings.llm):
-            p = probabilities(answerable_messages(question, passages, self.settings.answer.prompts_dir), ["yes", "no"])
-        total = p.get("yes", 0.0) + p.get("no", 0.0)
-        return round(p.get("yes", 0.0) / total, 4) if total > 0 else None
+            p = yes_share(probabilities(answerable_messages(question, passages, self.settings.answer.prompts_dir),
+                                        ["yes", "no"]))
+        return round(p, 4) if p is not None else None
 
     def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,
                     timings: dict[str, float]) -> str:

@@ -197,7 +197,7 @@ class Evidence:
         best = max(options, key=lambda s: _share(missing, s.text), default=None)
         if best is None or coverage(claim, f"{quotes} {best.text}", question) < MIN_COVERAGE:
             return None
-        return self.cite(Scored(best, 0.0, 0.0, _share(missing, best.text)), claim)
+        return self.cite(Scored(best, 0.0, 0.0, 0.0), claim)  # cite reads only the sentence
 
     def find(self, quote: str) -> Citation | None:
         """A verified citation for `quote` in whichever passage holds it."""

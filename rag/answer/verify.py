@@ -55,11 +55,15 @@ class ModelJudge:
         with call_errors_as_llm_error(self.settings):
             probabilities = getattr(self.llm, "token_probabilities", None)
             if probabilities is not None:
-                p = probabilities(messages, ["yes", "no"])
-                total = p.get("yes", 0.0) + p.get("no", 0.0)
-                return p.get("yes", 0.0) / total if total > 0 else 0.0
+                return yes_share(probabilities(messages, ["yes", "no"])) or 0.0
             reply = self.llm.invoke(messages).text
         return 1.0 if re.match(r"\W*yes\b", reply, re.IGNORECASE) else 0.0
+
+
+def yes_share(probabilities: dict[str, float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) of a one-word reply's first token; None when neither word was among the likely."""
+    total = probabilities.get("yes", 0.0) + probabilities.get("no", 0.0)
+    return probabilities.get("yes", 0.0) / total if total > 0 else None
 
 
 class NliJudge:

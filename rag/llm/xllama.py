@@ -39,7 +39,7 @@ VERBOSITY_ENV = "RAG_LLAMA_VERBOSITY"
 log = logging.getLogger(__name__)
 
 _LOAD_LOCK = threading.Lock()
-# (resolved path, n_ctx, n_threads) -> (xllamacpp.Server, lock serialising generation); one load per process.
+# (resolved path, n_ctx, n_threads) -> its LoadedServer; one load per process.
 _LOADED: dict[tuple[str, int, int], LoadedServer] = {}
 _DONE = object()  # end-of-stream marker on a worker's queue
 
@@ -85,7 +85,7 @@ class LoadedServer:
 
     server: Any
     lock: threading.Lock
-    prefixes: PrefixStates | None
+    prefixes: PrefixStates
 
 
 def load_server(path: str | Path, n_ctx: int = 4096, n_threads: int | None = None) -> LoadedServer:
@@ -113,12 +113,9 @@ def start_server(path: str, n_ctx: int, n_threads: int, *, api_key: str | None =
     """A new xllamacpp.Server for a GGUF file (lazy import, no caching); ModelLoadError with one line on failure.
     `api_key` locks its HTTP port (default: a random key), `state_dir` enables saving/restoring its slot there."""
     _check_gguf(Path(path))
-    try:
-        import xllamacpp
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"xllamacpp is not installed: run `{XLLAMA_PIP}` or set RAG_LLM__SPEC to another model"
-        ) from exc
+    require_xllamacpp()
+    import xllamacpp
+
     params = server_params(xllamacpp, path, n_ctx, n_threads, api_key or secrets.token_urlsafe(32), state_dir)
     try:
         # Blocks until the model is loaded and warmed up; then the server loop runs in its own C++ thread.
@@ -281,7 +278,7 @@ class XLlamaChatModel(GGUFChatModel):
         # One generation at a time per model. If the consumer abandons the stream, closing this generator
         # (GeneratorExit) closes the inner one, which cancels the request, and releases the lock.
         with loaded.lock:
-            unsaved = _restore_prefix(loaded, request)
+            unsaved = loaded.prefixes.prepare(request["messages"])
             with closing(stream_chat(loaded.server, request)) as chunks:
                 for part in chunks:
                     usage = part.get("usage") or usage  # the last chunk has usage and no choices
@@ -293,7 +290,7 @@ class XLlamaChatModel(GGUFChatModel):
                             if run_manager:
                                 run_manager.on_llm_new_token(text, chunk=chunk)
                             yield chunk
-            if finish and loaded.prefixes:  # only a completed request leaves its whole state in the slot
+            if finish:  # only a completed request leaves its whole state in the slot
                 loaded.prefixes.save(unsaved)
         meta = {"finish_reason": finish, "model_name": self.model_name}
         yield ChatGenerationChunk(
@@ -305,15 +302,9 @@ class XLlamaChatModel(GGUFChatModel):
         loaded = self.load()
         request = self._request(messages, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20)
         with loaded.lock:
-            unsaved = _restore_prefix(loaded, request)
+            unsaved = loaded.prefixes.prepare(request["messages"])
             response = loaded.server.handle_chat_completions(request)
             raise_for_error(response)
-            if loaded.prefixes:
-                loaded.prefixes.save(unsaved)
+            loaded.prefixes.save(unsaved)
         content = (response["choices"][0].get("logprobs") or {}).get("content") or []
         return choice_probabilities(content[0]["top_logprobs"] if content else [], choices)
-
-
-def _restore_prefix(loaded: LoadedServer, request: dict[str, Any]) -> str | None:
-    """Restore the saved state of the request's fixed messages (first sight in this process); the key to save."""
-    return loaded.prefixes.prepare(request["messages"]) if loaded.prefixes else None
