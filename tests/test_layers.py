@@ -14,6 +14,7 @@ LAYERS = [
     ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text"}),
     ("ingest", {"rag.ingest"}),
     ("index", {"rag.index"}),
+    ("judge", {"rag.judge"}),  # the trained cross-encoder: scores pairs; searching and answering both use it
     ("search", {"rag.search"}),
     ("llm", {"rag.llm"}),
     ("answer", {"rag.answer"}),

@@ -121,7 +121,7 @@ class OnnxEmbedder:
         """
         current = self._sessions.get(int8)
         if current is None or current[1] < threads:
-            self._sessions[int8] = (_make_session(self.onnx_path(int8), threads), threads)
+            self._sessions[int8] = (make_session(self.onnx_path(int8), threads), threads)
         return self._sessions[int8][0]
 
     @property
@@ -193,7 +193,7 @@ def _load_tokenizer(folder: Path, max_length: int):
     return tokenizer
 
 
-def _make_session(path: Path, threads: int):
+def make_session(path: Path, threads: int):
     """An onnxruntime CPU session with full graph optimisation and `threads` intra-op threads."""
     try:
         import onnxruntime as ort
