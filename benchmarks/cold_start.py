@@ -62,7 +62,7 @@ def time_asks(index: Path, runs: int) -> None:
         wall = time.perf_counter() - started
         timings = json.loads(done.stdout).get("timings", {}) if done.stdout.strip().startswith("{") else {}
         label = "first ask (saves prompt states)" if n == 0 else "new process, new question"
-        print(f"rag ask {wall:5.2f} s  {label:<32} answerable {timings.get('answerable', 0):.2f} s  "
+        print(f"rag ask {wall:5.2f} s  {label:<32} judge {timings.get('judge', 0):.2f} s  "
               f"first_token {timings.get('first_token', 0):.2f} s  "
               f"generate {timings.get('generate', 0):.2f} s  verify {timings.get('verify', 0):.2f} s  ({question})")
         if n:

@@ -59,7 +59,11 @@ class RetrieveSettings(BaseModel):
     dedup_threshold: float = Field(
         0.83, ge=0.0, le=1.01, description="Cosine similarity above which two passages count as duplicates (>1 disables)."
     )
-    reranker: str | None = Field(None, description="Optional sentence-transformers CrossEncoder name or path.")
+    reranker: str | None = Field(
+        None, description="Re-order the fused candidates: 'judge' (the trained judge shipped with rag) or a "
+        "sentence-transformers CrossEncoder name or path; unset = no reranking.",
+    )
+    rerank_depth: int = Field(20, ge=1, le=200, description="Fused candidates the reranker re-orders (the rest follow).")
     # benchmarks/ann_recall.py (384-d MiniLM vectors, one thread): exact flat search takes 1 ms at 17k vectors,
     # 13 ms at 50k, 25 ms at 100k, 49 ms at 200k; HNSW answers in ~1 ms but finds 0.98-0.99 of the true top 10
     # and takes 43 s to build at 100k, paid again on every re-index. Up to 100k, exact search costs less than
@@ -111,8 +115,13 @@ class AnswerSettings(BaseModel):
         0, ge=0, description="Words of passage text the LLM reads in all: each passage is cut to the sentences that "
         "best match the question (its best one always kept); 0 shows whole passages.",
     )
-    min_score: float = Field(
-        0.25, description="Best dense similarity below which the question is declined without calling the LLM."
+    candidates: int = Field(
+        8, ge=1, le=50, description="Passages retrieved and put to the judge; the model reads the best of them "
+        "(at most `passages`).",
+    )
+    gate: bool = Field(
+        True, description="Put the retrieved passages to the trained judge before the model is asked: decline when "
+        "none states the answer, and show the model only those that do (false: the retriever's first `passages`).",
     )
     prompts_dir: Path | None = Field(
         None, description="Folder of prompt templates (answer.md, condense.md, verify.md); default: the shipped prompts/."
@@ -122,19 +131,23 @@ class AnswerSettings(BaseModel):
     )
     judge: str | None = Field(
         None,
-        description="Who judges claim support: unset = the answering model; an llm spec (provider:model, .gguf, local) "
-        "for an independent judge; 'nli:PATH' for a sentence-transformers NLI cross-encoder.",
+        description="Who judges claim support: unset = the trained judge shipped with rag (rag/judge/model); 'model' = "
+        "the answering model asked yes/no; an llm spec (provider:model, .gguf, local) for another chat model; "
+        "'nli:PATH' for a sentence-transformers NLI cross-encoder.",
     )
     answerable_threshold: float = Field(
-        0.35, ge=0.0, le=1.0,
-        description="Before answering, the model's P(yes) that the passages state the answer (prompts/answerable.md); "
-        "below it the question is declined. Models without token probabilities skip it; 0 disables it "
-        "(calibrated on CLAPNQ dev first half, like support_threshold).",
+        0.5, ge=0.0, le=1.0,
+        description="The judge's P(a passage states the answer) below which, for every retrieved passage, the "
+        "question is declined without asking the model (calibrated on CLAPNQ dev calibration lines; see README).",
+    )
+    read_threshold: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="The judge's P(states the answer) a passage needs to be shown to the model (the best one always is).",
     )
     support_threshold: float = Field(
-        0.55, ge=0.0, le=1.0,
-        description="Judge's P(yes) below which a sentence counts as unsupported "
-        "(calibrated on CLAPNQ dev first half, 40 questions: 20 answerable + 20 unanswerable).",
+        0.5, ge=0.0, le=1.0,
+        description="The claim judge's probability below which a sentence counts as unsupported by its quotes "
+        "(calibrated on CLAPNQ dev calibration lines; see README).",
     )
 
 

@@ -109,11 +109,10 @@ class RefusalReason(str, Enum):
     """Why an answer was declined (Answer.refusal_reason); `wording` is what every front end shows."""
 
     NO_PASSAGES = "no_passages"  # nothing retrieved
-    LOW_SCORE = "low_score"  # best dense similarity below answer.min_score: the model was not asked
     MODEL = "model"  # the model replied with the REFUSAL sentence, or declined in its own words
     NO_CITATION = "no_citation"  # no sentence of the answer is backed by a passage
     UNSUPPORTED = "unsupported"  # no sentence of the answer is supported by its quote (claim check)
-    UNANSWERABLE = "unanswerable"  # asked before answering, the model judged the passages do not state the answer
+    UNANSWERABLE = "unanswerable"  # the judge found no retrieved passage that states the answer: the model was not asked
 
     @property
     def wording(self) -> str:
@@ -123,12 +122,11 @@ class RefusalReason(str, Enum):
 
 _REFUSAL_WORDING = {
     RefusalReason.NO_PASSAGES: "declined: nothing in the index matches",
-    RefusalReason.LOW_SCORE: "declined: no passage is close enough to the question (the model was not asked)",
     RefusalReason.MODEL: "declined by the model: the passages do not answer this",
     RefusalReason.NO_CITATION: "declined: no passage supports the model's answer, so it was withdrawn",
     RefusalReason.UNSUPPORTED: "declined: no sentence of the model's answer is supported by its quote, so it was withdrawn",
-    RefusalReason.UNANSWERABLE: "declined: asked before answering, the model judged that the passages do not state "
-                                "the answer",
+    RefusalReason.UNANSWERABLE: "declined: the judge found no retrieved passage that states the answer "
+                                "(the model was not asked)",
 }
 
 
@@ -217,7 +215,7 @@ class Answer:
     time_scope: dict[str, Any] | None = None  # time words in the question and what retrieval did about them
     disagreements: list[Disagreement] = field(default_factory=list)  # values the sources give differently
     independent_sources: int = 0  # independent sources behind all citations together
-    answerability: float | None = None  # P(yes) that the passages state the answer, asked first (None: not asked)
+    answerability: float | None = None  # the judge's best P(a retrieved passage states the answer) (None: gate off)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -83,9 +83,10 @@ def settings(tmp_path, monkeypatch):
 
     for var in [v for v in __import__("os").environ if v.startswith("RAG_")]:
         monkeypatch.delenv(var)
-    # Grounding tests script the chat model's replies; the claim judge is tested apart (tests/test_verify.py)
-    # with its own fake, so here it is off for settings made in-process and by the CLI alike.
+    # Grounding tests script the chat model's replies; the claim judge and the judge gate are tested apart
+    # (tests/test_verify.py, tests/test_judge.py), so here both are off for settings made in-process and by the CLI.
     monkeypatch.setenv("RAG_ANSWER__CHECK_CLAIMS", "false")
+    monkeypatch.setenv("RAG_ANSWER__GATE", "false")
     return Settings(index=tmp_path / "index")
 
 
@@ -104,7 +105,6 @@ def news_index(settings, hash_embedder):
     from rag.index.build import index_paths
 
     index_paths([NEWS], settings, hash_embedder, meta_file=NEWS_META)
-    settings.answer.min_score = 0.1
     return settings
 
 

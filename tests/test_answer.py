@@ -30,7 +30,6 @@ def retriever(seed_index):
     """The seed index searched with the hash embedder, whose similarities run lower than MiniLM's."""
     from rag.search.retriever import Retriever
 
-    seed_index.answer.min_score = 0.1
     return Retriever(seed_index, embedder=HashEmbedder())
 
 
@@ -153,20 +152,39 @@ def test_streaming_shows_answer_without_quote_block(seed_index, retriever) -> No
     assert "".join(tokens) == result.answer and "Quotes" not in "".join(tokens)
 
 
-def test_weak_retrieval_is_refused_without_calling_the_model(seed_index, retriever) -> None:
+def test_a_question_no_passage_answers_is_declined_by_the_judge_without_the_model(seed_index, retriever) -> None:
+    seed_index.answer.gate = True  # the shipped judge, for real
     llm = FakeChatModel(["must not be used"])
     tokens: list[str] = []
     result = answer("Zygomorphic quasar xylophones?", seed_index, retriever=retriever, llm=llm, on_token=tokens.append)
-    assert result.refused and result.refusal_reason == RefusalReason.LOW_SCORE
+    assert result.refused and result.refusal_reason == RefusalReason.UNANSWERABLE
+    assert result.answerability is not None and result.answerability < seed_index.answer.answerable_threshold
     assert result.answer == REFUSAL and result.citations == [] and tokens == [REFUSAL]
     assert llm.calls == []
 
 
-def test_min_score_setting_controls_the_gate(seed_index, retriever) -> None:
-    seed_index.answer.min_score = 1.01  # no cosine similarity reaches this
+def test_answerable_threshold_controls_the_gate(seed_index, retriever) -> None:
+    seed_index.answer.gate = True
+    seed_index.answer.answerable_threshold = 1.0  # no probability reaches this
     llm = FakeChatModel(["unused"])
-    assert answer(ARMENIA, seed_index, retriever=retriever, llm=llm).refusal_reason == RefusalReason.LOW_SCORE
-    assert llm.calls == []
+    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
+    assert result.refusal_reason == RefusalReason.UNANSWERABLE and llm.calls == []
+
+
+def test_the_model_reads_only_the_passages_the_judge_says_answer_best_first(seed_index, retriever) -> None:
+    seed_index.answer.gate = True
+    llm = FakeChatModel(cite_where("CSTO refused to help", ARMENIA_QUOTE))
+    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
+    candidates = retriever.search(ARMENIA, k=seed_index.answer.candidates)
+    judged = [p.scores["judge"] for p in result.passages]
+    assert not result.refused and 1 <= len(result.passages) <= seed_index.answer.passages < len(candidates)
+    assert judged == sorted(judged, reverse=True) and result.answerability == judged[0]
+    assert ARMENIA_QUOTE in result.passages[0].text  # the passage that answers is read first
+    assert all(j >= seed_index.answer.read_threshold for j in judged[1:])
+    prompt = llm.calls[0][-1].text
+    assert [p.text[:60] in prompt for p in result.passages] == [True] * len(result.passages)
+    unread = [p for p in candidates if p.chunk_id not in {q.chunk_id for q in result.passages}]
+    assert unread and not any(p.text[:60] in prompt for p in unread)
 
 
 @pytest.mark.parametrize("reply", [REFUSAL, "the documents don't say.", "I checked [1]. The documents do not say."])
@@ -410,42 +428,3 @@ def test_evidence_comes_first_verified_and_before_any_token(retriever, seed_inde
         passage = result.passages[c.n - 1]
         assert passage.original_slice(c.start, c.end) == c.quote
     assert any("CSTO refused to help" in c.quote for c in shown)
-
-
-# ---------------------------------------------------------------- answerability, asked first
-
-
-class AnswerabilityModel(FakeChatModel):
-    """A fake local model that also gives token probabilities: P(yes) = `p_yes` for the answerability question."""
-
-    p_yes: float = 0.9
-    asked: list[list[BaseMessage]] = []
-
-    def token_probabilities(self, messages, choices):
-        self.asked.append(list(messages))
-        return {"yes": self.p_yes * 0.9, "no": (1 - self.p_yes) * 0.9}
-
-
-def test_passages_judged_not_to_answer_are_declined_before_writing(seed_index, retriever) -> None:
-    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.2, asked=[])
-    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
-    assert result.refused and result.refusal_reason == RefusalReason.UNANSWERABLE
-    assert result.answer == REFUSAL and result.answerability == pytest.approx(0.2) and llm.calls == []
-
-
-def test_the_check_shares_the_answer_prompt_so_its_cache_is_reused(seed_index, retriever) -> None:
-    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.8, asked=[])
-    result = answer(ARMENIA, seed_index, retriever=retriever, llm=llm)
-    assert not result.refused and result.answerability == pytest.approx(0.8) and "answerable" in result.timings
-    [check], [written] = llm.asked, llm.calls
-    assert [m.text for m in check[:-1]] == [m.text for m in written[:-1]]  # same instructions and examples
-    assert check[-1].text.startswith(written[-1].text) and check[-1].text.endswith("Reply with one word: yes or no.")
-
-
-def test_a_zero_threshold_or_a_model_without_probabilities_skips_the_check(seed_index, retriever) -> None:
-    seed_index.answer.answerable_threshold = 0.0
-    llm = AnswerabilityModel(cite_where("CSTO refused to help", ARMENIA_QUOTE), p_yes=0.01, asked=[])
-    assert not answer(ARMENIA, seed_index, retriever=retriever, llm=llm).refused and llm.asked == []
-    seed_index.answer.answerable_threshold = 0.35
-    plain = answer(ARMENIA, seed_index, retriever=retriever, llm=FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
-    assert not plain.refused and plain.answerability is None

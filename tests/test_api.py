@@ -47,7 +47,6 @@ def _serve(service: RagService) -> Iterator[str]:
 
 @pytest.fixture
 def service(seed_index) -> RagService:
-    seed_index.answer.min_score = 0.1
     return RagService(seed_index, embedder=HashEmbedder(), llm=FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
 
 
@@ -131,7 +130,6 @@ def test_a_full_queue_answers_503_with_retry_after(seed_index) -> None:
         release.wait(20)
         return "The CSTO refused to help [1]."
 
-    seed_index.answer.min_score = 0.1
     seed_index.serve.queue = 0  # one answer at a time, nobody waiting
     service = RagService(seed_index, embedder=HashEmbedder(), llm=FakeChatModel(slow))
     for url in _serve(service):

@@ -24,7 +24,6 @@ from tests.fakes import FakeChatModel
 from tests.test_answer import cite_where
 
 settings = Settings(index=sys.argv[1])
-settings.answer.min_score = 0.1
 def reply(messages):
     if "Standalone question" in messages[-1].text:
         return "What did Kyrgyzstan do about the CSTO exercises?"

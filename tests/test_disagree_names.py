@@ -34,7 +34,6 @@ def names_index(settings, tmp_path):
         for name in files:
             shutil.copy(NAMES / name, folder / name)
         index_paths([folder], settings, HashEmbedder())
-        settings.answer.min_score = 0.1
         return settings
 
     return build

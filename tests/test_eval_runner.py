@@ -193,7 +193,6 @@ def _judge_reply(messages):
 
 
 def test_end_to_end_with_the_fake_model_through_answer(seed_index, hash_embedder, tmp_path):
-    seed_index.answer.min_score = 0.0  # the hash embedder's similarities are low; let every question reach the model
     retriever = Retriever(seed_index, embedder=hash_embedder)
     llm = _gold_replier()
     judge = FakeChatModel(_judge_reply)

@@ -54,7 +54,6 @@ def injection_index(settings):
     from rag.index.build import index_paths
 
     index_paths([INJECTION], settings, HashEmbedder())
-    settings.answer.min_score = 0.05
     settings.answer.check_claims = True
     return settings
 

@@ -15,12 +15,6 @@ from tests.test_ui_turns import REPLY, CountingModel  # noqa: E402
 QUESTION = "Armenia cancel CSTO exercises"
 
 
-@pytest.fixture
-def seed_index(seed_index):
-    seed_index.answer.min_score = 0.0
-    return seed_index
-
-
 def _handlers(seed_index, hash_embedder, llm) -> Handlers:
     return Handlers(RagService(seed_index, embedder=hash_embedder, llm=llm))
 

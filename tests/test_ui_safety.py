@@ -23,9 +23,8 @@ REPLY = f'Armenia cancelled them because the CSTO refused to help [1].\nQuotes:\
 
 @pytest.fixture
 def service(settings, corpus_copy):
-    """A service over the indexed corpus copy; the score gate is off (hash-embedder similarities are low)."""
+    """A service over the indexed corpus copy."""
     index_paths([corpus_copy], settings, HashEmbedder())
-    settings.answer.min_score = 0.0
     return RagService(settings, embedder=HashEmbedder(), llm=FakeChatModel(lambda messages: REPLY))
 
 

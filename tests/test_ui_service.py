@@ -15,13 +15,6 @@ ARMENIA = "002_838f15288c1da675.txt"
 QUOTE = "Armenia, after the CSTO refused to help in the armed conflict with Azerbaijan last year"
 
 
-@pytest.fixture
-def seed_index(seed_index):
-    """The seed index with the score gate off: the hash embedder's similarities are low by design."""
-    seed_index.answer.min_score = 0.0
-    return seed_index
-
-
 @pytest.mark.parametrize("name, expected", [
     ("report.pdf", "report.pdf"),
     ("../../etc/passwd.txt", "passwd.txt"),

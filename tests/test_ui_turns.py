@@ -43,12 +43,6 @@ class CountingModel(FakeChatModel):
             yield chunk
 
 
-@pytest.fixture
-def seed_index(seed_index):
-    seed_index.answer.min_score = 0.0  # the hash embedder's similarities are low by design
-    return seed_index
-
-
 def _turn(service: RagService, question: str = "Armenia cancel CSTO exercises", loader: Loader | None = None) -> Turn:
     return Turn(lambda **callbacks: service.ask(question, **callbacks), loader).start()
 

@@ -22,7 +22,6 @@ KYRGYZ = "Kyrgyzstan postponed the CSTO exercises on its territory"
 def checked(seed_index):
     """Seed-index settings with the claim check on."""
     seed_index.answer.check_claims = True
-    seed_index.answer.min_score = 0.1
     return seed_index
 
 

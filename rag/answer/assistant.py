@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 from . import news
 from .evidence import Evidence
 from .focus import focus_passages
+from .gate import PassageJudge, choose_passages
 from .ground import GroundedClaim, ground_claims
-from .verify import SupportJudge, judge_claims, yes_share
+from .repair import repair_citations
+from .verify import SupportJudge, judge_claims, quotes_text
 from ..config import Settings
 from ..errors import RagError
-from .prompts import answer_messages, answerable_messages, condense_messages, normalise_history
+from .prompts import answer_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import tidy_text, with_markers
 from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
@@ -45,13 +47,14 @@ class Assistant:
 
     def __init__(
         self, settings: Settings | None = None, *, retriever: Searcher | None = None, llm: BaseChatModel | None = None,
-        judge: SupportJudge | None = None,
+        judge: SupportJudge | None = None, passage_judge: PassageJudge | None = None,
     ):
         self.settings = settings or _load_settings()
         self._retriever = retriever
         self._llm = llm
         self._own_llm = llm is None
         self._judge = judge
+        self._passage_judge = passage_judge
 
     @property
     def retriever(self) -> Searcher:
@@ -99,21 +102,21 @@ class Assistant:
         standalone = self._standalone(question, history, llm, timings)
         stage("searching")
         with _timed(timings, "retrieve"):  # time words ("latest", "in 2022") steer retrieval
-            passages, time_scope = news.search(self.retriever, standalone, self.settings.answer.passages, filters)
-        result = Answer(question=question, answer="", refused=False, passages=passages, model=self.model_name,
+            candidates, time_scope = news.search(self.retriever, standalone, self._candidates, filters)
+        with _timed(timings, "judge"):  # which candidates state the answer: the model reads only those
+            gate = choose_passages(standalone, candidates, self.passage_judge, self.settings.answer)
+        result = Answer(question=question, answer="", refused=False, passages=gate.passages, model=self.model_name,
                         standalone_question=standalone if standalone != question.strip() else None,
-                        time_scope=time_scope)
-        evidence = Evidence(passages, self.retriever.embedder)
-        reason = self.gate(passages)
-        if not reason:
+                        time_scope=time_scope, answerability=gate.best)
+        evidence = Evidence(gate.passages, self.retriever.embedder)
+        if gate.reason:
+            _decline(result, gate.reason, on_token)
+        else:
             with _timed(timings, "evidence"):
                 result.evidence = evidence.preview(standalone)
             stage("evidence")
             if on_evidence:
                 on_evidence(result.evidence)
-        if reason:
-            _decline(result, reason, on_token)
-        else:
             self._respond(result, llm, standalone, evidence, on_token, stage, timings)
         news.annotate(result, standalone)  # dates, outlets, as_of, independent sources, disagreements
         timings["total"] = time.perf_counter() - started
@@ -123,31 +126,28 @@ class Assistant:
 
     def _respond(self, result: Answer, llm: BaseChatModel, question: str, evidence: Evidence,
                  on_token: TokenCallback | None, stage: StageCallback, timings: dict[str, float]) -> None:
-        """Ask whether the passages answer, then write, cite and check the answer (or decline)."""
+        """Write the answer from the passages the gate chose, then cite and check it."""
         stage("writing")
         shown = focus_passages(result.passages, evidence, question, self.settings.answer.context_words)
-        result.answerability = self._answerability(llm, question, shown, timings)
-        if result.answerability is not None and result.answerability < self.settings.answer.answerable_threshold:
-            _decline(result, RefusalReason.UNANSWERABLE, on_token)
-            return
         raw = self._generate(llm, question, shown, on_token, timings)
         stage("checking")
         with _timed(timings, "verify"):
             self._cite(result, raw, question, evidence)
 
-    def _answerability(self, llm: BaseChatModel, question: str, passages: list[Passage],
-                       timings: dict[str, float]) -> float | None:
-        """The model's P(yes) that the passages state the answer, asked with the answer prompt itself (so the
-        answer then reuses its KV cache); None when disabled or the model gives no token probabilities."""
-        probabilities = getattr(llm, "token_probabilities", None)
-        if self.settings.answer.answerable_threshold <= 0 or probabilities is None:
-            return None
-        from ..llm.calls import call_errors_as_llm_error
+    @property
+    def _candidates(self) -> int:
+        """How many passages to retrieve: the judge's candidates, or just what the model reads without the gate."""
+        answer = self.settings.answer
+        return max(answer.candidates, answer.passages) if answer.gate else answer.passages
 
-        with _timed(timings, "answerable"), call_errors_as_llm_error(self.settings.llm):
-            p = yes_share(probabilities(answerable_messages(question, passages, self.settings.answer.prompts_dir),
-                                        ["yes", "no"]))
-        return round(p, 4) if p is not None else None
+    @property
+    def passage_judge(self) -> PassageJudge | None:
+        """Who decides which passages state the answer: the trained judge (None when answer.gate is off)."""
+        if self._passage_judge is None and self.settings.answer.gate:
+            from ..judge import shared_judge
+
+            self._passage_judge = shared_judge()
+        return self._passage_judge if self.settings.answer.gate else None
 
     def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,
                     timings: dict[str, float]) -> str:
@@ -156,17 +156,6 @@ class Assistant:
             return question.strip()
         with _timed(timings, "condense"):
             return condense_question(history, question, llm, self.settings)
-
-    def gate(self, passages: list[Passage]) -> RefusalReason | None:
-        """Why to decline without asking the model (no passages, or best dense similarity below answer.min_score)."""
-        if not passages:
-            return RefusalReason.NO_PASSAGES
-        if self.settings.retrieve.mode == "lexical":
-            return None  # no dense scores to judge by
-        dense = [p.scores["dense"] for p in passages if "dense" in p.scores]
-        if not dense or max(dense) < self.settings.answer.min_score:
-            return RefusalReason.LOW_SCORE
-        return None
 
     def _generate(
         self,
@@ -207,6 +196,8 @@ class Assistant:
             _decline(result, RefusalReason.NO_CITATION, None)
             return
         result.claims = self._check(claims, result.passages, question)
+        if not all(check.supported for check in result.claims) and self.settings.answer.check_claims:
+            text, claims = self._repair(text, claims, result, evidence, question)
         kept = [claim for claim, check in zip(claims, result.claims) if check.supported]
         if not kept:
             _decline(result, RefusalReason.UNSUPPORTED, None)
@@ -216,11 +207,24 @@ class Assistant:
         result.answer = tidy_text(text)
         result.citations = list({(c.n, c.start, c.end): c for claim in kept for c in claim.citations}.values())
 
+    def _repair(self, text: str, claims: list[GroundedClaim], result: Answer, evidence: Evidence,
+                question: str) -> tuple[str, list[GroundedClaim]]:
+        """Claims cut for a missing name or number, cited to the passage holding it where the judge agrees
+        (repair.py), then checked again; the answer text shows their new markers."""
+        repaired = repair_citations(claims, result.claims, evidence, question, self.judge,
+                                    self.settings.answer.support_threshold)
+        changed = [(old, new) for old, new in zip(claims, repaired) if new is not old]
+        for old, new in changed:
+            text = text.replace(old.sentence, new.sentence, 1)
+        if changed:
+            result.claims = self._check(repaired, result.passages, question)
+        return text, repaired
+
     def _check(self, claims: list[GroundedClaim], passages: list[Passage], question: str) -> list[ClaimCheck]:
         """A verdict per claim: its quotes put to the judge, its names and numbers looked up in its passages."""
         if not self.settings.answer.check_claims:
             return [ClaimCheck(c.sentence, _numbers(c), supported=bool(c.citations), shown=c.sentence) for c in claims]
-        items = [(c.sentence, c.text, _numbers(c), _quotes(c), _cited_text(c, passages)) for c in claims]
+        items = [(c.sentence, c.text, _numbers(c), quotes_text(c.citations), _cited_text(c, passages)) for c in claims]
         return judge_claims(items, question, self.judge, self.settings.answer.support_threshold)
 
     @property
@@ -236,11 +240,6 @@ class Assistant:
 def _numbers(claim: GroundedClaim) -> list[int]:
     """The passage numbers a claim cites."""
     return list(dict.fromkeys(c.n for c in claim.citations))
-
-
-def _quotes(claim: GroundedClaim) -> str:
-    """The claim's quotes as the judge reads them."""
-    return " ".join(f'"{" ".join(c.quote.split())}"' for c in claim.citations)
 
 
 def _cited_text(claim: GroundedClaim, passages: list[Passage]) -> str:

@@ -51,7 +51,7 @@ def annotate(result: Answer, question: str) -> None:
         claim.single_source = claim.sources == 1
     cited = {c.n for c in result.citations if 1 <= c.n <= len(passages)}
     result.independent_sources = independent_sources([passages[n - 1] for n in sorted(cited)])
-    if result.refusal_reason not in (RefusalReason.NO_PASSAGES, RefusalReason.LOW_SCORE):
+    if result.refusal_reason not in (RefusalReason.NO_PASSAGES, RefusalReason.UNANSWERABLE):
         result.disagreements = find_disagreements(question, passages)
 
 

@@ -107,16 +107,6 @@ def answer_messages(question: str, passages: Sequence[Passage], folder: Path | N
     return template.render(passages=format_passages(passages), question=neutralise(question.strip()), refusal=REFUSAL)
 
 
-def answerable_messages(question: str, passages: Sequence[Passage], folder: Path | None = None) -> list[BaseMessage]:
-    """The answer prompt with the answerability question appended to its last message (the same prefix, cached)."""
-    from langchain_core.messages import HumanMessage
-
-    messages = answer_messages(question, passages, folder)
-    ask = load_template("answerable", folder).messages[-1][1]
-    messages[-1] = HumanMessage(f"{messages[-1].text}\n\n{fill(ask, {'question': neutralise(question.strip())})}")
-    return messages
-
-
 def format_history(history: Sequence[Any], turns: int = 3, max_chars: int = 400) -> str:
     """The last `turns` exchanges as 'User: ...' / 'Assistant: ...' lines, long replies shortened."""
     lines = []

@@ -1,9 +1,9 @@
 """Claim checking: is each answer sentence supported by the quote attached to it? A judge role behind a protocol.
 
 A verbatim quote proves the source says something, not that it says what the sentence claims. So every
-claim is put to a judge with its quotes: by default the answering model itself, asked a yes/no question
-whose answer is read as P(yes) from the token probabilities (one token, the prompt's prefix cached); any
-other chat model reads its reply as text; an NLI cross-encoder can be plugged in by path. Claims below the
+claim is put to a judge with its quotes: by default the cross-encoder this project trains (rag/judge), in
+milliseconds; or the answering model itself, asked a yes/no question whose answer is read as P(yes) from the
+token probabilities; any other chat model reads its reply as text; an NLI cross-encoder can be plugged in by path. Claims below the
 threshold are removed from the answer, and so are claims naming a number or a name their quotes lack.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
-from ..types import ClaimCheck, Passage
+from ..types import Citation, ClaimCheck, Passage
 from .evidence import MIN_COVERAGE, coverage
 from .prompts import neutralise, render_template
 
@@ -179,10 +179,18 @@ def _verdict(sentence: str, text: str, numbers: list[int], quotes: str, cited: s
     return check
 
 
+MISSING_REASON = "its passage does not contain"  # a claim cut for a name or number: citation repair may save it
+
+
+def quotes_text(citations: Sequence[Citation]) -> str:
+    """A claim's quotes as the judge reads them: each in quotation marks, whitespace folded."""
+    return " ".join(f'"{" ".join(c.quote.split())}"' for c in citations)
+
+
 def _clause_problem(clause: str, quotes: str, cited: str, question: str) -> str:
     """Why a clause is not backed ('' when it is): a name or number its passages lack, or words its quotes lack."""
     if missing := missing_specifics(clause, f"{quotes} {cited}", question):
-        return f"its passage does not contain {', '.join(missing[:3])}"
+        return f"{MISSING_REASON} {', '.join(missing[:3])}"
     if coverage(clause, quotes, question) < MIN_COVERAGE:
         return "its quote does not mention what it says"
     return ""
@@ -200,10 +208,15 @@ def _final_stop(text: str) -> str:
 
 
 def make_judge(settings: Settings, llm: BaseChatModel) -> SupportJudge:
-    """The judge settings.answer.judge names: the answering model when unset, an NLI model, or another chat model."""
+    """The judge settings.answer.judge names: the trained judge when unset, the answering model ('model'), an NLI
+    model, or another chat model."""
     spec = settings.answer.judge
     folder = settings.answer.prompts_dir
     if not spec:
+        from ..judge import shared_judge
+
+        return shared_judge()
+    if spec == "model":
         return ModelJudge(llm, settings.llm, folder)
     if spec.startswith("nli:"):
         return NliJudge(spec[4:])

@@ -1,0 +1,55 @@
+"""Before the model is asked: which retrieved passages state the answer, judged by the trained judge.
+
+The judge scores every retrieved candidate against the question (milliseconds each). When none reaches
+`answer.answerable_threshold` the question is declined without calling the model; otherwise the model reads
+only the passages the judge says answer (at least the best one, at most `answer.passages`), best first. Fewer
+passages is fewer prompt tokens, and prompt reading is most of an answer's time on a CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ..config import AnswerSettings
+from ..types import Passage, RefusalReason
+
+
+class PassageJudge(Protocol):
+    """Scores how likely each text states the answer to a question (0..1)."""
+
+    name: str
+
+    def answerability(self, question: str, texts: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate decided: the passages to read (best first), the best score, and why to decline (or None)."""
+
+    passages: list[Passage]
+    best: float | None
+    reason: RefusalReason | None
+
+
+def choose_passages(question: str, candidates: Sequence[Passage], judge: PassageJudge | None,
+                    settings: AnswerSettings) -> GateResult:
+    """The passages the model reads; decline when nothing was retrieved or the judge finds no answer in it."""
+    if not candidates:
+        return GateResult([], None, RefusalReason.NO_PASSAGES)
+    if judge is None:  # the gate is off: the retriever's order, as many as the model reads
+        return GateResult(list(candidates[:settings.passages]), None, None)
+    scores = judge.answerability(question, [p.text for p in candidates])
+    scored = sorted(zip(scores, range(len(candidates))), key=lambda s: (-s[0], s[1]))  # ties keep retrieval order
+    best = round(scored[0][0], 4)
+    if best < settings.answerable_threshold:
+        return GateResult([_with_score(candidates[i], s) for s, i in scored[:settings.passages]], best,
+                          RefusalReason.UNANSWERABLE)
+    kept = [(s, i) for s, i in scored if s >= settings.read_threshold][:settings.passages] or scored[:1]
+    return GateResult([_with_score(candidates[i], s) for s, i in kept], best, None)
+
+
+def _with_score(passage: Passage, score: float) -> Passage:
+    """A copy of the passage carrying the judge's score beside the retrievers'."""
+    return replace(passage, scores={**passage.scores, "judge": round(float(score), 4)})
