@@ -194,6 +194,7 @@ def eval_command(
     k: Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, help="k of hit@k and recall@k (retrieve.k).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="Public set to index and score: clapnq, scifact or seed.")] = None,
     shared: Annotated[Optional[Path], typer.Option("--shared", help="Folder holding eval/ data sets (default ../shared).")] = None,
+    split: Annotated[str, typer.Option("--split", help="CLAPNQ lines: all, train, calibration (choose thresholds) or report (lines 151-180, never tuned on).")] = "all",
     judge: Annotated[Optional[str], typer.Option("--judge", help="Also grade answers with this chat model (reported as LLM-judged).")] = None,
     compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Compare two run folders: --compare RUN_A RUN_B.")] = None,
     receipts: Annotated[Optional[Path], typer.Option("--receipts", help="Re-run a folder of receipts as regression "
@@ -219,7 +220,8 @@ def eval_command(
     from .eval.command import EvalRequest, execute, headline
 
     metrics, run_dir = execute(EvalRequest(gold=gold, dataset=dataset, shared=shared, index=index_dir, out=out, llm=llm,
-                                           judge=judge, retrieval_only=retrieval_only, limit=limit, mode=mode, k=k))
+                                           judge=judge, retrieval_only=retrieval_only, limit=limit, mode=mode, k=k,
+                                           split=split))
     if json_out:
         typer.echo(json.dumps(metrics, indent=2))
         return

@@ -26,6 +26,7 @@ class EvalRequest:
     limit: int | None = None
     mode: str | None = None
     k: int | None = None
+    split: str = "all"  # CLAPNQ lines: all, train, calibration or report (rag.eval.datasets.CLAPNQ_SPLITS)
 
 
 def default_shared_dir() -> Path:
@@ -62,9 +63,9 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
     retriever = Retriever(settings, embedder=embedder)
     llm = None if request.retrieval_only else _chat_model(settings.llm)
     judge = _chat_model(settings.llm.model_copy(update={"spec": request.judge})) if request.judge else None
-    label = {"gold": str(request.gold or f"dataset:{request.dataset}"), "embed_model": settings.embed.model,
+    label = {"gold": str(request.gold or f"dataset:{request.dataset}"), "split": request.split, "embed_model": settings.embed.model,
              "llm": None if request.retrieval_only else settings.llm.spec, "judge": request.judge,
-             "answer_passages": settings.answer.passages, "min_score": settings.answer.min_score,
+             "answer_passages": settings.answer.passages, "answerable_threshold": settings.answer.answerable_threshold,
              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     options = EvalOptions(k=settings.retrieve.k, mode=settings.retrieve.mode, retrieval_only=request.retrieval_only,
                           judge=judge, label=label)
@@ -80,7 +81,8 @@ def _gold_items(request: EvalRequest, settings, embedder) -> list[GoldItem]:
     from .datasets import prepare_dataset
 
     shared = request.shared or default_shared_dir()
-    items, folder = prepare_dataset(request.dataset, shared, request.index or Path("index"), settings, embedder)
+    items, folder = prepare_dataset(request.dataset, shared, request.index or Path("index"), settings, embedder,
+                                    request.split)
     settings.index = folder
     if request.gold is not None:
         items = load_gold(request.gold)

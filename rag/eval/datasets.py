@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from ..index.embed import Embedder
 
 DATASETS = ("scifact", "clapnq", "seed")
+# CLAPNQ dev splits by 1-based line number of each file. "report" is never used to train or choose anything;
+# "calibration" chooses thresholds; the judge (scripts/train_judge.py) trains on "train".
+CLAPNQ_SPLITS = {
+    "report": frozenset(range(151, 181)),
+    "calibration": frozenset(range(121, 151)) | frozenset(range(181, 211)),
+}
+CLAPNQ_SPLITS["train"] = frozenset(range(1, 301)) - CLAPNQ_SPLITS["report"] - CLAPNQ_SPLITS["calibration"]
+SPLITS = ("all", *CLAPNQ_SPLITS)
 
 # One Python string literal, single- or double-quoted, with backslash escapes.
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
@@ -135,11 +143,15 @@ def _clapnq_item(record: dict[str, Any]) -> GoldItem:
     return item
 
 
-def clapnq_gold(shared_dir: Path, limit: int | None = None) -> list[GoldItem]:
-    """CLAPNQ dev questions; with `limit`, the first limit//2 unanswerable and the rest answerable."""
+def clapnq_gold(shared_dir: Path, limit: int | None = None, split: str = "all") -> list[GoldItem]:
+    """CLAPNQ dev questions of a split (CLAPNQ_SPLITS, or all); with `limit`, the first limit//2 unanswerable and
+    the rest answerable."""
+    lines = CLAPNQ_SPLITS.get(split)
+    if split != "all" and lines is None:
+        raise DatasetError(f"unknown CLAPNQ split {split!r}: choose one of {', '.join(SPLITS)}")
     answerable_file, unanswerable_file = _clapnq_files(shared_dir)
-    answerable = [_clapnq_item(r) for r in _jsonl(answerable_file)]
-    unanswerable = [_clapnq_item(r) for r in _jsonl(unanswerable_file)]
+    answerable, unanswerable = ([_clapnq_item(r) for n, r in enumerate(_jsonl(f), 1) if lines is None or n in lines]
+                                for f in (answerable_file, unanswerable_file))
     if limit is None:
         return answerable + unanswerable
     declined = min(limit // 2, len(unanswerable))
@@ -166,9 +178,13 @@ def dataset_documents(name: str, shared_dir: Path) -> Iterator[Document]:
     return loaders[_check_name(name)](shared_dir)
 
 
-def dataset_gold(name: str, shared_dir: Path) -> list[GoldItem]:
-    """Gold questions of a named data set (SciFact: the validation claims)."""
-    loaders = {"scifact": scifact_gold, "clapnq": clapnq_gold, "seed": seed_gold}
+def dataset_gold(name: str, shared_dir: Path, split: str = "all") -> list[GoldItem]:
+    """Gold questions of a named data set (SciFact: the validation claims); `split` picks CLAPNQ lines."""
+    if split != "all" and name != "clapnq":
+        raise DatasetError(f"--split is for clapnq only ({name} has one evaluation split)")
+    if name == "clapnq":
+        return clapnq_gold(shared_dir, split=split)
+    loaders = {"scifact": scifact_gold, "seed": seed_gold}
     return loaders[_check_name(name)](shared_dir)
 
 
@@ -179,7 +195,7 @@ def _check_name(name: str) -> str:
 
 
 def prepare_dataset(name: str, shared_dir: Path, index_dir: Path, settings: Settings,
-                    embedder: Embedder) -> tuple[list[GoldItem], Path]:
+                    embedder: Embedder, split: str = "all") -> tuple[list[GoldItem], Path]:
     """Gold items of a data set and its index folder `index_dir/name`, built (with progress) if missing.
 
     An existing index is reused as it is: the content hashes make a rebuild of unchanged data a no-op,
@@ -188,7 +204,7 @@ def prepare_dataset(name: str, shared_dir: Path, index_dir: Path, settings: Sett
     from ..index.build import update_index
     from ..index.store import IndexStore
 
-    gold = dataset_gold(name, shared_dir)
+    gold = dataset_gold(name, shared_dir, split)
     folder = Path(index_dir) / name
     if (folder / "CURRENT").is_file():
         IndexStore(folder).check_model(embedder.model_id)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from ..text import TYPOGRAPHIC, fold_typography, strip_markers
+from .riskcoverage import judge_gate_summary
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -249,6 +250,8 @@ def _add_answer_sections(summary: dict[str, dict], rows: Sequence[dict]) -> None
     summary["refusal"] = _refusal_summary(rows)
     if any("claims" in r["scores"] for r in rows):
         summary["claims"] = _claim_summary(rows)
+    if gate := judge_gate_summary(rows, answer_correct):
+        summary["judge_gate"] = gate
 
 
 def _citation_summary(rows: Sequence[dict]) -> dict:
@@ -299,7 +302,7 @@ def _refusal_summary(rows: Sequence[dict]) -> dict:
     scored = [r for r in rows if key in r["scores"]]
     unanswerable = [r["scores"][key]["refused"] for r in scored if not r["answerable"]]
     answerable = [r["scores"][key]["refused"] for r in scored if r["answerable"]]
-    return {"source": "answer" if key == "refusal" else "retrieval gate (answer.min_score)",
+    return {"source": "answer" if key == "refusal" else "judge gate (answer.answerable_threshold)",
             "refusal_rate": mean(unanswerable), "false_refusal_rate": mean(answerable),
             "n_unanswerable": len(unanswerable), "n_answerable": len(answerable)}
 

@@ -64,6 +64,8 @@ def render_markdown(metrics: dict[str, Any], rows: list[dict[str, Any]], plots: 
     for section, title in _SECTION_TITLES.items():
         if metrics.get(section):
             parts += [f"## {title}", "", _metric_table(metrics[section]), ""]
+    if metrics.get("judge_gate"):
+        parts += ["## Judge gate: coverage and precision as its threshold moves", "", _gate_table(metrics["judge_gate"]), ""]
     if metrics.get("latency"):
         parts += ["## Latency (seconds)", "", _latency_table(metrics["latency"]), ""]
     if plots:
@@ -103,6 +105,15 @@ def _metric_table(section: dict[str, Any]) -> str:
 def _meaning(key: str) -> str:
     """A few words on what a metric measures (see docs/eval.md for the definitions)."""
     return next((text for prefix, text in _MEANING.items() if key == prefix or prefix.endswith("@") and key.startswith(prefix)), "")
+
+
+def _gate_table(gate: dict[str, Any]) -> str:
+    """The judge's AUC (answerable vs unanswerable) and the risk-coverage curve, one row per threshold."""
+    head = f"AUC of the judge's best passage score, answerable against unanswerable: {_cell(gate.get('auc'))} " \
+           f"({gate['n']} questions). Below the run's own threshold the curve is flat (those questions were declined)."
+    rows = [[p["threshold"], p["coverage"], p["precision"], p["refusal_rate"], p["false_refusal_rate"]]
+            for p in gate["curve"]]
+    return head + "\n\n" + _table(["threshold", "answered", "precision", "refusal", "false refusal"], rows)
 
 
 def _latency_table(latency: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from . import metrics as m
 from .gold import GoldItem
 
 if TYPE_CHECKING:
+    from ..answer.gate import GateResult
     from ..config import Settings
     from ..search.retriever import Retriever
 
@@ -60,7 +61,9 @@ class Evaluator:
         row["scores"] = {**self.retrieval_scores(item, retrieved)}
         if self.options.retrieval_only:
             row["timings"] = {"retrieve": seconds, "total": seconds}
-            row["scores"]["gate"] = {"refused": float(self.gate_refuses(retrieved))}
+            gate = self.gate(item.question, retrieved)
+            row["scores"]["gate"] = {"refused": float(gate.reason is not None)}
+            row.update(answerability=gate.best, refused=gate.reason is not None)  # for the judge's risk-coverage
         else:
             self.answer_and_score(item, row)
         row["pass"] = passed(row, self.options.k)
@@ -91,12 +94,14 @@ class Evaluator:
             scores["retrieval_docs"] = m.retrieval_scores(covered, len(item.relevant_sources), k)
         return scores
 
-    def gate_refuses(self, passages: list[Passage]) -> bool:
-        """Whether answer()'s retrieval gate would decline, judged on the passages it would show the LLM."""
+    def gate(self, question: str, passages: list[Passage]) -> GateResult:
+        """What answer()'s judge gate decides on the candidates it would put to the judge."""
         from ..answer.assistant import Assistant
+        from ..answer.gate import choose_passages
 
         assistant = Assistant(self.settings, retriever=self.retriever, llm=self.llm)
-        return assistant.gate(passages[: self.settings.answer.passages]) is not None
+        candidates = passages[: max(self.settings.answer.candidates, self.settings.answer.passages)]
+        return choose_passages(question, candidates, assistant.passage_judge, self.settings.answer)
 
     def answer_and_score(self, item: GoldItem, row: dict[str, Any]) -> None:
         """Ask the question through answer() and add answer, citation, refusal and judge scores to the row."""
