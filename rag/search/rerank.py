@@ -1,10 +1,21 @@
-"""Optional cross-encoder reranking (off by default: no reranker ships with offline weights)."""
+"""Optional cross-encoder reranking: the trained judge shipped with rag ("judge"), or a CrossEncoder folder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import ModelLoadError
+
+
+def reranker_for(name: str) -> Callable[[str, Sequence[str]], Sequence[float]]:
+    """A function scoring texts against a question: the shipped judge for "judge", else a CrossEncoder by path."""
+    if name == "judge":
+        from ..judge import shared_judge
+
+        return shared_judge().answerability
+    model = load_cross_encoder(name)
+    return lambda question, texts: model.predict([(question, text) for text in texts])
 
 
 def load_cross_encoder(name: str):

@@ -118,16 +118,16 @@ class Retriever:
         return [passages[i] for i in kept]
 
     def rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
-        """Re-order with the configured cross-encoder."""
-        from .rerank import load_cross_encoder
+        """Re-order the first retrieve.rerank_depth passages with the configured cross-encoder (the rest follow)."""
+        from .rerank import reranker_for
 
         if self._reranker is None:
-            self._reranker = load_cross_encoder(self.settings.retrieve.reranker)
-        scores = self._reranker.predict([(question, p.text) for p in passages])
-        for passage, score in zip(passages, scores):
+            self._reranker = reranker_for(self.settings.retrieve.reranker)
+        head, tail = passages[: self.settings.retrieve.rerank_depth], passages[self.settings.retrieve.rerank_depth:]
+        for passage, score in zip(head, self._reranker(question, [p.text for p in head])):
             passage.scores["rerank"] = float(score)
             passage.score = float(score)
-        return sorted(passages, key=lambda p: -p.score)
+        return sorted(head, key=lambda p: -p.score) + tail
 
     def as_langchain(self):
         """This retriever as a LangChain BaseRetriever."""
