@@ -100,8 +100,8 @@ def test_incremental_add_modify_delete_embeds_only_the_changes(backend_settings,
     assert "BelTA" not in " ".join(embedder.embedded_texts)  # unchanged files are not embedded again
     store = open_store(backend_settings)
     docs = store.documents()
-    assert {d["source"] for d in docs} >= {"new.md"} and "004_aaee4ce7cbe7aa07.txt" not in {d["source"] for d in docs}
-    assert store.size == sum(d["chunks"] for d in docs) == report.chunks and len(docs) == report.documents == 5
+    assert {d.source for d in docs} >= {"new.md"} and "004_aaee4ce7cbe7aa07.txt" not in {d.source for d in docs}
+    assert store.size == sum(d.chunks for d in docs) == report.chunks and len(docs) == report.documents == 5
     top = _retriever(backend_settings).search("zebras rangers", k=1)[0]
     assert top.source == "new.md" and "Zebras" in top.original
     quokkas = _retriever(backend_settings).search("quokkas", k=5, mode="lexical")
@@ -164,12 +164,12 @@ def test_milvus_rows_of_a_killed_write_stay_invisible_and_are_removed(milvus_set
     rows = milvus_writer._rows([doc], [(0, Chunk(doc_id=0, ordinal=0, text="ghost words", start=0, end=11))],
                                HashEmbedder().embed_documents(["ghost words"]), 99, 999, batch=2)
     milvus_writer._insert(store.client, store.names, rows)
-    assert store.lexical_search("ghost", 5) == [] and "ghost.txt" not in {d["source"] for d in store.documents()}
+    assert store.lexical_search("ghost", 5) == [] and "ghost.txt" not in {d.source for d in store.documents()}
     # what a writer killed after its commit, before purging, leaves: a tombstoned document still stored
     victim = store.document_ids_by_key()[str((corpus_copy / "001_8616b1cfa831146b.txt").resolve())][0]
     milvus_writer._set_manifest(store.client, store.prefix, {**store.manifest, "tombstones": [victim]})
     reopened = MilvusStore.open(milvus_settings)
-    assert "001_8616b1cfa831146b.txt" not in {d["source"] for d in reopened.documents()}
+    assert "001_8616b1cfa831146b.txt" not in {d.source for d in reopened.documents()}
     assert all(p.source != "001_8616b1cfa831146b.txt" for p in _retriever(milvus_settings).search("Russia", k=20))
     milvus_writer.recover(reopened)  # the next writer tidies up
     assert reopened.client.query(reopened.names["passages"], filter="batch == 2 or doc_id == %d" % victim,

@@ -93,12 +93,12 @@ def test_prepare_dataset_builds_once_then_reuses(settings, hash_embedder, tmp_pa
     assert folder == tmp_path / "indexes" / "seed" and gold == seed_gold(shared)
     from rag.index.store import IndexStore
 
-    sources = {d["source"] for d in IndexStore(folder).documents()}
+    sources = {d.source for d in IndexStore(folder).documents()}
     assert {e.source for g in gold for e in g.evidence} <= sources
     embedded = len(hash_embedder.embedded_texts)
     prepare_dataset("seed", shared, tmp_path / "indexes", settings, hash_embedder)
     assert len(hash_embedder.embedded_texts) == embedded
     _, scifact = prepare_dataset("scifact", shared, tmp_path / "indexes", settings, hash_embedder)
-    assert {d["source"] for d in IndexStore(scifact).documents()} == {d.source for d in scifact_documents(shared)}
+    assert {d.source for d in IndexStore(scifact).documents()} == {d.source for d in scifact_documents(shared)}
     with pytest.raises(DatasetError, match="unknown data set"):
         prepare_dataset("nope", shared, tmp_path / "indexes", settings, hash_embedder)

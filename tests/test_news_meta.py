@@ -72,16 +72,16 @@ def test_outlet_keys_fold_names_and_domains() -> None:
 
 
 def test_news_corpus_dates_and_outlets_each_way(news_index) -> None:
-    rows = {d["source"]: d for d in IndexStore(news_index.index).documents()}
-    got = {s: (d["date"], d["date_source"], d["outlet"]) for s, d in rows.items()}
+    rows = {d.source: d for d in IndexStore(news_index.index).documents()}
+    got = {s: (d.date, d.date_source, d.outlet) for s, d in rows.items()}
     assert got == {
         "reuters-floods.html": ("2024-03-02", "html-meta", "Reuters"),  # htmldate via trafilatura; og:site_name
         "dailypost-floods.txt": ("2024-03-02", "dateline", "Daily Post"),  # "Published: ..." line; title suffix
         "bbc-floods.md": ("2024-03-04", "front-matter", "BBC News"),
         "herald-dam.txt": ("2023-06-10", "sidecar", "Valdoria Herald"),  # tests/data/news-meta.csv
     }
-    assert rows["dailypost-floods.txt"]["wire"] == "Reuters"  # "KASSEL, March 2 (Reuters) -": a retold wire story
-    assert rows["reuters-floods.html"]["url"].startswith("https://www.reuters.com/")
+    assert rows["dailypost-floods.txt"].wire == "Reuters"  # "KASSEL, March 2 (Reuters) -": a retold wire story
+    assert rows["reuters-floods.html"].url.startswith("https://www.reuters.com/")
 
 
 def test_user_correction_survives_reindex_and_rebuild(news_index) -> None:
@@ -92,8 +92,8 @@ def test_user_correction_survives_reindex_and_rebuild(news_index) -> None:
     assert "bbc-floods.md  2024-03-05 (user)  BBC" in out.output
 
     def bbc() -> tuple:
-        row = next(d for d in IndexStore(news_index.index).documents() if d["source"] == "bbc-floods.md")
-        return row["date"], row["date_source"], row["outlet"]
+        row = next(d for d in IndexStore(news_index.index).documents() if d.source == "bbc-floods.md")
+        return row.date, row.date_source, row.outlet
 
     index_paths([NEWS], news_index, HashEmbedder())
     assert bbc() == ("2024-03-05", "user", "BBC")
@@ -125,6 +125,6 @@ def test_index_written_before_the_news_columns_still_reads(news_index) -> None:
         for column in ("date_source", "outlet", "url"):
             conn.execute(f"ALTER TABLE documents DROP COLUMN {column}")
     store = IndexStore(news_index.index)
-    [row] = [d for d in store.documents() if d["source"] == "bbc-floods.md"]
-    assert row["date"] == "2024-03-04" and row["outlet"] is None and row["date_source"] == "none"
+    [row] = [d for d in store.documents() if d.source == "bbc-floods.md"]
+    assert row.date == "2024-03-04" and row.outlet is None and row.date_source == "none"
     assert store.passages([(0, 1.0)])[0].outlet is None

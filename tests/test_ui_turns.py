@@ -143,7 +143,7 @@ def test_delete_removes_one_document_and_its_uploaded_copy(seed_index, hash_embe
     report = service.delete_document("note.txt")
     assert report.removed and report.documents == 5 and not uploaded.exists()
     report = service.delete_document(ARMENIA)  # a file outside the index folder stays on disk
-    assert ARMENIA not in [d["source"] for d in service.documents()] and (CORPUS / ARMENIA).exists()
+    assert ARMENIA not in [d.source for d in service.documents()] and (CORPUS / ARMENIA).exists()
     assert all(p.source != ARMENIA for p in service.retriever().search("Armenia CSTO exercises", k=5))
     with pytest.raises(RagError, match="not in the index"):
         service.delete_document(ARMENIA)
@@ -166,7 +166,7 @@ def test_reindex_reads_a_changed_file_again(seed_index, hash_embedder, tmp_path)
     assert service.reindex_document("note.txt").unchanged == ["note.txt"]
     (seed_index.index / UPLOADS / "note.txt").write_text("Sixty zebras graze.", encoding="utf-8")
     assert service.reindex_document("note.txt").updated == ["note.txt"]
-    assert "Sixty" in service.document("note.txt")["original"]
+    assert "Sixty" in service.document("note.txt")[1]
     assert service.document("missing.txt") is None
 
 

@@ -18,8 +18,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexFormatError, RagError
-from ..types import Chunk, Document, Passage
+from ..errors import IndexFormatError, RagError, first_line
+from ..types import Chunk, Document, DocumentRow, Passage
+from .rows import document_row, passage_news
 from .generations import CURRENT, damaged, live_generation, open_generation, read_pointer
 from .models import ManifestFacts
 from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, IndexContent, build_faiss, write_index
@@ -103,6 +104,11 @@ class IndexStore(ManifestFacts):
         return f"index {self.root}"
 
     @property
+    def generation(self) -> str:
+        """The name of the generation this store reads."""
+        return self.folder.name
+
+    @property
     def db(self) -> sqlite3.Connection:
         """A read-only SQLite connection per thread (the UI serves several threads)."""
         conn = getattr(self._local, "db", None)
@@ -133,7 +139,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._vectors = np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             except (OSError, ValueError, EOFError) as error:  # truncated, zeroed or not an .npy file
-                raise damaged(self.root, f"vectors.npy cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"vectors.npy cannot be read: {first_line(error)}") from None
             if self._vectors.ndim != 2:
                 raise damaged(self.root, f"vectors.npy has shape {self._vectors.shape}, not passages x dimensions")
         return self._vectors
@@ -147,7 +153,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._lexical = LexicalIndex(self.folder, self.base_size)
             except Exception as error:  # bm25s raises json/numpy/OS errors on damaged files
-                raise damaged(self.root, f"lexical index cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"lexical index cannot be read: {first_line(error)}") from None
         return self._lexical
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
@@ -176,7 +182,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._faiss = faiss.read_index(str(self.folder / "vectors.faiss"))
             except RuntimeError as error:  # faiss reports every read problem as RuntimeError
-                raise damaged(self.root, f"vectors.faiss cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"vectors.faiss cannot be read: {first_line(error)}") from None
             if hasattr(self._faiss, "hnsw"):
                 self._faiss.hnsw.efSearch = HNSW_EF_SEARCH
         return self._faiss
@@ -197,8 +203,7 @@ class IndexStore(ManifestFacts):
         by_id = {r[0]: r for r in rows}
         return [
             Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6],
-                    doc_id=r[7], original=r[8], date_source=r[9] or "none", outlet=r[10], url=r[11],
-                    origin=r[12] or r[10])
+                    doc_id=r[7], original=r[8], **passage_news(*r[9:13]))
             for i, s in hits
             if (r := by_id.get(i)) is not None
         ]
@@ -226,16 +231,14 @@ class IndexStore(ManifestFacts):
         rows = self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", args)
         return {r[0] for r in rows}
 
-    def documents(self) -> list[dict[str, Any]]:
-        """One summary row per document."""
+    def documents(self) -> list[DocumentRow]:
+        """One summary row per document, by source."""
         rows = self._query(
             "SELECT d.id, d.source, d.path, d.title, d.date, d.content_hash, COUNT(c.id), LENGTH(d.original), "
-            f"{self._news_columns()}, json_extract(d.metadata, '$.date_note'), json_extract(d.metadata, '$.wire') "
+            f"{self._news_columns()}, d.metadata "
             "FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id GROUP BY d.id ORDER BY d.source"
         )
-        keys = ["id", "source", "path", "title", "date", "content_hash", "chunks", "chars", "date_source", "outlet",
-                "url", "date_note", "wire"]
-        return [{**dict(zip(keys, r)), "date_source": r[8] or "none"} for r in rows]
+        return [document_row(*r) for r in rows]
 
     def load_documents(self, doc_ids: list[int] | None = None) -> list[Document]:
         """Full documents (text, offset map) by id, all when `doc_ids` is None."""
@@ -342,7 +345,7 @@ def read_manifest(root: Path, folder: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise damaged(root, f"{folder.name}/manifest.json is missing") from None
     except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise damaged(root, f"manifest.json is not readable JSON: {_first_line(error)}") from None
+        raise damaged(root, f"manifest.json is not readable JSON: {first_line(error)}") from None
     if not isinstance(manifest, dict):
         raise damaged(root, "manifest.json is not a JSON object")
     for key, kind in _MANIFEST_KEYS.items():
@@ -356,8 +359,3 @@ def read_manifest(root: Path, folder: Path) -> dict[str, Any]:
         raise damaged(root, "manifest.json lacks the document and passage counts")
     return manifest
 
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an error message, short."""
-    text = str(error).strip()
-    return (text.splitlines()[0][:160] if text else type(error).__name__)
