@@ -58,7 +58,7 @@ class Chunk:
 @dataclass(frozen=True)
 class DocumentRow:
     """One indexed document as listings show it (`rag docs`, the UI's documents tab, the API, receipts): the same
-    fields from every store backend, built by rag/index/backend.py's `document_row`."""
+    fields from every store backend, built by rag/index/rows.py's `document_row`."""
 
     id: int  # the store's own document id (only the store that handed it out reads it)
     source: str
