@@ -230,3 +230,22 @@ def test_a_relabel_keeps_every_passage_its_span_and_vector(backend_settings, cor
     for p in passages:
         assert p.original == (corpus_copy / p.source).read_text(encoding="utf-8")[p.start : p.end]
         assert (p.outlet, p.date) == (("Kazinform", "2024-01-02") if p.source.startswith("003_") else (p.outlet, p.date))
+
+
+def test_both_stores_implement_the_whole_protocol():
+    import inspect
+
+    from rag.index.backend import PassageStore
+    from rag.index.milvus_store import MilvusStore
+    from rag.index.store import IndexStore
+
+    members = {name: value for name, value in vars(PassageStore).items()
+               if callable(value) or isinstance(value, property)}
+    members = {n: v for n, v in members.items() if not n.startswith("_") or n in ("__enter__", "__exit__")}
+    assert {"load_documents", "chunks_of", "sources_by_key", "document_ids_by_key", "documents"} <= set(members)
+    for store in (IndexStore, MilvusStore):
+        for name, value in members.items():
+            assert hasattr(store, name), f"{store.__name__} lacks {name}"
+            if callable(value):
+                want = list(inspect.signature(value).parameters)
+                assert list(inspect.signature(getattr(store, name)).parameters) == want, f"{store.__name__}.{name}"

@@ -95,11 +95,13 @@ class _Embedded:
     """The folder index: generations of FAISS + SQLite + bm25s files under settings.index."""
 
     def open(self, settings: Settings) -> PassageStore:
+        """The live generation, leased while open."""
         from .store import IndexStore
 
         return IndexStore(settings.index)
 
     def open_for_update(self, settings: Settings, rebuild: bool) -> PassageStore | None:
+        """The live generation, unless rebuilding or the folder holds none yet."""
         import os
 
         from .generations import CURRENT, has_generations
@@ -110,12 +112,14 @@ class _Embedded:
         return self.open(settings)
 
     def write(self, settings: Settings, content: IndexContent, manifest: dict[str, Any]) -> None:
+        """A new generation, made live by flipping CURRENT."""
         from .writer import write_index
 
         write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold, settings.write_lock_wait)
 
     def write_change(self, settings: Settings, existing: PassageStore, keep_ids: list[int], chunked: Chunked,
                      embedder: Embedder | None, progress: bool) -> tuple[int, dict[str, int]] | None:
+        """A delta segment beside a large base; None (rewrite) for a small index or an outgrown delta."""
         from .segments import fits_a_segment, write_segment
 
         if not fits_a_segment(existing, settings, keep_ids, chunked):  # a small index is rewritten whole
@@ -123,11 +127,13 @@ class _Embedded:
         return write_segment(settings, existing, keep_ids, chunked, embedder, progress)
 
     def check(self, settings: Settings) -> CheckResult:
+        """Files, counts, vectors and spans of the live generation."""
         from .check import check_index
 
         return check_index(settings.index)
 
     def check_folder(self, root: Path) -> None:
+        """Refuse a non-empty folder that holds no index."""
         from .generations import check_index_folder
 
         check_index_folder(root)
@@ -137,28 +143,33 @@ class _Milvus:
     """Collections in a Milvus Lite file or on a Milvus server; the index folder holds only the writer lock."""
 
     def open(self, settings: Settings) -> PassageStore:
+        """The live generation of collections."""
         from .milvus_store import MilvusStore
 
         return MilvusStore.open(settings)
 
     def open_for_update(self, settings: Settings, rebuild: bool) -> PassageStore | None:
+        """The live index tidied after a killed write, unless rebuilding or there is none."""
         from .milvus_writer import open_for_update
 
         return open_for_update(settings, rebuild)
 
     def write(self, settings: Settings, content: IndexContent, manifest: dict[str, Any]) -> None:
+        """A new generation of collections, made live by one manifest upsert."""
         from .milvus_writer import write_full
 
         write_full(settings, content, manifest)
 
     def write_change(self, settings: Settings, existing: PassageStore, keep_ids: list[int], chunked: Chunked,
                      embedder: Embedder | None, progress: bool) -> tuple[int, dict[str, int]] | None:
+        """Always in place: the documents not kept deleted, the new ones added, one commit."""
         from .milvus_writer import update
 
         embedded = update(existing, keep_ids, chunked, embedder, progress)
         return embedded, existing.manifest["counts"]
 
     def check(self, settings: Settings) -> CheckResult:
+        """Reachable, a live manifest, and the counts it states."""
         from .check import check_milvus
 
         return check_milvus(settings)

@@ -105,10 +105,7 @@ def visible(manifest: dict[str, Any], extra: str = "") -> str:
 
 
 class MilvusStore(ManifestFacts):
-    """Read access to the live generation in Milvus (PassageStore); `updates_in_place` tells build.py to
-    hand changes to milvus_writer.update instead of writing a whole new generation."""
-
-    updates_in_place = True
+    """Read access to the live generation in Milvus (PassageStore); writes go through milvus_writer."""
 
     def __init__(self, settings: Settings, client, manifest: dict[str, Any]):
         self.settings = settings
