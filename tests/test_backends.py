@@ -249,3 +249,21 @@ def test_both_stores_implement_the_whole_protocol():
             if callable(value):
                 want = list(inspect.signature(value).parameters)
                 assert list(inspect.signature(getattr(store, name)).parameters) == want, f"{store.__name__}.{name}"
+
+
+def test_no_module_outside_the_index_layer_names_a_store_class():
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "rag"
+    concrete = {"store", "milvus_store", "milvus_writer", "writer", "segments"}  # rag/index/backend.py chooses them
+    found = []
+    for path in package.rglob("*.py"):
+        if path.parent.name == "index":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] in concrete:
+                found.append(f"{path.relative_to(package)}:{node.lineno} imports {node.module}")
+            elif isinstance(node, ast.Name) and node.id in {"IndexStore", "MilvusStore"}:
+                found.append(f"{path.relative_to(package)}:{node.lineno} names {node.id}")
+    assert not found, "\n".join(found)
