@@ -152,7 +152,7 @@ def docs(
     store = open_store(settings)  # the index folder, or the Milvus store RAG_STORE__BACKEND names
     rows = store.documents()
     if json_out:
-        typer.echo(json.dumps({"manifest": getattr(store, "manifest", {}), "documents": rows}, indent=2,
+        typer.echo(json.dumps({"manifest": store.manifest, "documents": [row.to_dict() for row in rows]}, indent=2,
                               ensure_ascii=False))
         return
     typer.echo(f"{len(rows)} documents, {store.size} chunks, model {store.model_id}")
@@ -163,10 +163,10 @@ def docs(
 @app.command()
 def check(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
     """Validate an index (files, counts, vectors, spans); exits 1 listing every problem."""
-    from .index.check import check_index, check_milvus
+    from .index.backend import check_store
 
     settings = _settings(index=index_dir)
-    result = check_milvus(settings) if settings.store.backend == "milvus" else check_index(settings.index)
+    result = check_store(settings)  # the index folder, or the Milvus store RAG_STORE__BACKEND names
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an error message, cut to `limit` characters (the error's type when it has no message)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
 class RagError(Exception):
     """Base class for errors shown to users as one line, without a traceback."""
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from .types import Answer, Citation, ClaimCheck, Disagreement, RefusalReason
+from .types import Answer, Citation, ClaimCheck, Disagreement, DocumentRow, RefusalReason
 
 # Exit codes of `rag ask`, for scripts: answered, declined (the documents do not say), failed.
 EXIT_ANSWERED, EXIT_ERROR, EXIT_DECLINED = 0, 1, 3
@@ -134,13 +134,13 @@ def exit_code(result: Answer) -> int:
     return EXIT_DECLINED if result.refused else EXIT_ANSWERED
 
 
-def document_line(row: dict) -> str:
+def document_line(row: DocumentRow) -> str:
     """One document of `rag docs`: source, date and where it came from (or why none), outlet, passages, title."""
-    date = f"{row['date']} ({row.get('date_source') or '?'})" if row.get("date") else "no date"
-    outlet = row.get("outlet") or "-"
-    if row.get("wire") and row["wire"] != row.get("outlet"):
-        outlet += f" (credits {row['wire']})"
-    line = f"  {row['source']}  {date}  {outlet}  {row['chunks']} chunks  {(row['title'] or '')[:60]}"
-    if not row.get("date") and row.get("date_note"):
-        line += f"\n      no date: {row['date_note']}"
+    date = f"{row.date} ({row.date_source or '?'})" if row.date else "no date"
+    outlet = row.outlet or "-"
+    if row.wire and row.wire != row.outlet:
+        outlet += f" (credits {row.wire})"
+    line = f"  {row.source}  {date}  {outlet}  {row.chunks} chunks  {row.title[:60]}"
+    if not row.date and row.date_note:
+        line += f"\n      no date: {row.date_note}"
     return line

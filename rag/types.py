@@ -55,6 +55,30 @@ class Chunk:
     id: int | None = None
 
 
+@dataclass(frozen=True)
+class DocumentRow:
+    """One indexed document as listings show it (`rag docs`, the UI's documents tab, the API, receipts): the same
+    fields from every store backend, built by rag/index/rows.py's `document_row`."""
+
+    id: int  # the store's own document id (only the store that handed it out reads it)
+    source: str
+    path: str = ""  # the file's real path ("" for a document not read from a file)
+    title: str = ""
+    date: str | None = None
+    content_hash: str = ""  # sha256 of the file's bytes
+    chunks: int = 0  # passages
+    chars: int = 0  # characters of the original text
+    date_source: str = "none"  # where `date` came from (see Document.date_source)
+    outlet: str | None = None
+    url: str | None = None
+    date_note: str | None = None  # why the date is what it is, or why there is none
+    wire: str | None = None  # a wire agency the text credits
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (`rag docs --json`, the API)."""
+        return asdict(self)
+
+
 @dataclass
 class Passage:
     """A retrieved passage as every front end shows it.

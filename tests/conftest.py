@@ -90,6 +90,42 @@ def settings(tmp_path, monkeypatch):
     return Settings(index=tmp_path / "index")
 
 
+BACKENDS = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_settings(request, settings):
+    """Settings for a fresh index on each store backend; Milvus Lite runs from its default file, milvus.db inside
+    the index folder."""
+    if request.param == "milvus":
+        pytest.importorskip("pymilvus", reason="the Milvus backend needs pip install 'rag[scale]'")
+        pytest.importorskip("milvus_lite", reason="the Milvus backend needs pip install 'rag[scale]'")
+        settings.store.backend = "milvus"
+    yield settings
+    if request.param == "milvus":
+        from rag.index.milvus_store import disconnect
+
+        disconnect(settings)
+
+
+@pytest.fixture
+def backend_seed(backend_settings, hash_embedder):
+    """The sample corpus indexed with the hash embedder, on each store backend."""
+    from rag.index.build import index_paths
+
+    index_paths([CORPUS], backend_settings, hash_embedder)
+    return backend_settings
+
+
+@pytest.fixture
+def backend_env(backend_settings, monkeypatch):
+    """The backend settings as RAG_STORE__* variables too, for the CLI (which reads its own settings)."""
+    monkeypatch.setenv("RAG_STORE__BACKEND", backend_settings.store.backend)
+    if backend_settings.store.uri:
+        monkeypatch.setenv("RAG_STORE__URI", backend_settings.store.uri)
+    return backend_settings
+
+
 @pytest.fixture
 def seed_index(settings, hash_embedder):
     """The sample corpus indexed with the hash embedder."""

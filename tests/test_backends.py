@@ -1,5 +1,6 @@
-"""Both store backends, the embedded folder index and Milvus (a Milvus Lite file in tmp_path), behave alike:
-hybrid search, filters, near-duplicate collapse, incremental re-index with deletes, the model guard, offsets."""
+"""Both store backends, the embedded folder index and Milvus (a Milvus Lite file in the index folder), behave alike:
+hybrid search, filters, near-duplicate collapse, incremental re-index with deletes, the model guard, offsets
+(the `backend_settings` fixture is in conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,24 +14,6 @@ from rag.index.build import index_paths
 from rag.search.retriever import Filters, Retriever
 
 from .conftest import HashEmbedder
-
-BACKENDS = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend_settings(request, settings, tmp_path):
-    """Settings for a fresh index on each backend; Milvus Lite runs from a file in tmp_path."""
-    if request.param == "milvus":
-        pytest.importorskip("pymilvus", reason="the Milvus backend needs pip install 'rag[scale]'")
-        pytest.importorskip("milvus_lite", reason="the Milvus backend needs pip install 'rag[scale]'")
-        settings.store.backend = "milvus"
-        settings.store.uri = str(tmp_path / "milvus.db")
-    yield settings
-    if request.param == "milvus":
-        from rag.index.milvus_store import disconnect
-
-        disconnect(settings)
-
 
 
 def _retriever(settings, embedder=None):
@@ -100,8 +83,8 @@ def test_incremental_add_modify_delete_embeds_only_the_changes(backend_settings,
     assert "BelTA" not in " ".join(embedder.embedded_texts)  # unchanged files are not embedded again
     store = open_store(backend_settings)
     docs = store.documents()
-    assert {d["source"] for d in docs} >= {"new.md"} and "004_aaee4ce7cbe7aa07.txt" not in {d["source"] for d in docs}
-    assert store.size == sum(d["chunks"] for d in docs) == report.chunks and len(docs) == report.documents == 5
+    assert {d.source for d in docs} >= {"new.md"} and "004_aaee4ce7cbe7aa07.txt" not in {d.source for d in docs}
+    assert store.size == sum(d.chunks for d in docs) == report.chunks and len(docs) == report.documents == 5
     top = _retriever(backend_settings).search("zebras rangers", k=1)[0]
     assert top.source == "new.md" and "Zebras" in top.original
     quokkas = _retriever(backend_settings).search("quokkas", k=5, mode="lexical")
@@ -164,12 +147,12 @@ def test_milvus_rows_of_a_killed_write_stay_invisible_and_are_removed(milvus_set
     rows = milvus_writer._rows([doc], [(0, Chunk(doc_id=0, ordinal=0, text="ghost words", start=0, end=11))],
                                HashEmbedder().embed_documents(["ghost words"]), 99, 999, batch=2)
     milvus_writer._insert(store.client, store.names, rows)
-    assert store.lexical_search("ghost", 5) == [] and "ghost.txt" not in {d["source"] for d in store.documents()}
+    assert store.lexical_search("ghost", 5) == [] and "ghost.txt" not in {d.source for d in store.documents()}
     # what a writer killed after its commit, before purging, leaves: a tombstoned document still stored
     victim = store.document_ids_by_key()[str((corpus_copy / "001_8616b1cfa831146b.txt").resolve())][0]
     milvus_writer._set_manifest(store.client, store.prefix, {**store.manifest, "tombstones": [victim]})
     reopened = MilvusStore.open(milvus_settings)
-    assert "001_8616b1cfa831146b.txt" not in {d["source"] for d in reopened.documents()}
+    assert "001_8616b1cfa831146b.txt" not in {d.source for d in reopened.documents()}
     assert all(p.source != "001_8616b1cfa831146b.txt" for p in _retriever(milvus_settings).search("Russia", k=20))
     milvus_writer.recover(reopened)  # the next writer tidies up
     assert reopened.client.query(reopened.names["passages"], filter="batch == 2 or doc_id == %d" % victim,
@@ -194,7 +177,7 @@ def test_milvus_rebuild_interrupted_keeps_the_previous_index(milvus_settings, co
     assert [c for c in store.client.list_collections() if before not in c and c != "rag_meta"] == []
 
 
-def test_docs_and_check_read_the_configured_store(backend_settings, corpus_copy, monkeypatch):
+def test_docs_and_check_read_the_configured_store(backend_env, corpus_copy, monkeypatch):
     import json
 
     from typer.testing import CliRunner
@@ -202,10 +185,8 @@ def test_docs_and_check_read_the_configured_store(backend_settings, corpus_copy,
     from rag.cli import app
     from rag.index.check import check_index, check_milvus
 
+    backend_settings = backend_env
     index_paths([corpus_copy], backend_settings, HashEmbedder())
-    monkeypatch.setenv("RAG_STORE__BACKEND", backend_settings.store.backend)
-    if backend_settings.store.uri:
-        monkeypatch.setenv("RAG_STORE__URI", backend_settings.store.uri)
     monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
     listed = CliRunner().invoke(app, ["docs", "--index", str(backend_settings.index), "--json"])
     assert listed.exit_code == 0, listed.output
@@ -225,3 +206,64 @@ def test_check_of_an_empty_milvus_store_is_one_problem_line(settings, tmp_path):
     result = check_milvus(settings)
     assert not result.ok and result.index.endswith("empty.db")
     assert len(result.problems) == 1 and "rag index PATH" in result.problems[0]
+
+
+def test_a_relabel_keeps_every_passage_its_span_and_vector(backend_settings, corpus_copy):
+    from rag.index.build import relabel_index
+
+    index_paths([corpus_copy], backend_settings, HashEmbedder())
+    with open_store(backend_settings) as store:
+        before = {(p.source, p.start, p.end): (p.text, vector) for p, vector in
+                  zip(store.passages([(i, 1.0) for i in sorted(store.chunk_ids_where())]),
+                      store.vectors_of(sorted(store.chunk_ids_where())))}
+    report = relabel_index(backend_settings, "003_f61aea6a88730801.txt", {"outlet": "Kazinform", "date": "2024-01-02"})
+    assert report.relabelled == ["003_f61aea6a88730801.txt"] and report.embedded_chunks == 0
+    with open_store(backend_settings) as store:
+        ids = sorted(store.chunk_ids_where())
+        passages = store.passages([(i, 1.0) for i in ids])
+        after = {(p.source, p.start, p.end): (p.text, vector) for p, vector in zip(passages, store.vectors_of(ids))}
+        [row] = [d for d in store.documents() if d.source == "003_f61aea6a88730801.txt"]
+    assert (row.outlet, row.date, row.date_source) == ("Kazinform", "2024-01-02", "user")
+    assert after.keys() == before.keys() and len(passages) == store.size
+    for key, (text, vector) in after.items():
+        assert text == before[key][0] and vector == pytest.approx(before[key][1], abs=1e-6)
+    for p in passages:
+        assert p.original == (corpus_copy / p.source).read_text(encoding="utf-8")[p.start : p.end]
+        assert (p.outlet, p.date) == (("Kazinform", "2024-01-02") if p.source.startswith("003_") else (p.outlet, p.date))
+
+
+def test_both_stores_implement_the_whole_protocol():
+    import inspect
+
+    from rag.index.backend import PassageStore
+    from rag.index.milvus_store import MilvusStore
+    from rag.index.store import IndexStore
+
+    members = {name: value for name, value in vars(PassageStore).items()
+               if callable(value) or isinstance(value, property)}
+    members = {n: v for n, v in members.items() if not n.startswith("_") or n in ("__enter__", "__exit__")}
+    assert {"load_documents", "chunks_of", "sources_by_key", "document_ids_by_key", "documents"} <= set(members)
+    for store in (IndexStore, MilvusStore):
+        for name, value in members.items():
+            assert hasattr(store, name), f"{store.__name__} lacks {name}"
+            if callable(value):
+                want = list(inspect.signature(value).parameters)
+                assert list(inspect.signature(getattr(store, name)).parameters) == want, f"{store.__name__}.{name}"
+
+
+def test_no_module_outside_the_index_layer_names_a_store_class():
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "rag"
+    concrete = {"store", "milvus_store", "milvus_writer", "writer", "segments"}  # rag/index/backend.py chooses them
+    found = []
+    for path in package.rglob("*.py"):
+        if path.parent.name == "index":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] in concrete:
+                found.append(f"{path.relative_to(package)}:{node.lineno} imports {node.module}")
+            elif isinstance(node, ast.Name) and node.id in {"IndexStore", "MilvusStore"}:
+                found.append(f"{path.relative_to(package)}:{node.lineno} names {node.id}")
+    assert not found, "\n".join(found)

@@ -68,7 +68,7 @@ def test_re_indexing_on_a_cluster_reads_only_what_changed(settings, corpus_copy,
     assert (report.updated, len(report.removed), len(report.unchanged)) == (["sub/notes.md"], 1, 4)
     assert report.embedded_chunks == 1
     store = IndexStore(settings.index)
-    assert "Zebras" in " ".join(c.text for d in store.documents() for c in store.chunks_of(d["id"]))
+    assert "Zebras" in " ".join(c.text for d in store.documents() for c in store.chunks_of(d.id))
 
 
 def flaky_reader(candidate, max_file_mb, known):

@@ -60,7 +60,7 @@ def test_a_hostile_corpus_is_indexed_in_seconds_with_one_outcome_per_file(settin
     assert check_index(settings.index).ok
     hits = Retriever(settings, embedder=HashEmbedder()).search("Kyrgyzstan postponed CSTO exercises", k=1)
     assert hits[0].source == "good.txt"
-    sources = {d["source"] for d in IndexStore(settings.index).documents()}
+    sources = {d.source for d in IndexStore(settings.index).documents()}
     assert "new\nline.txt" in sources and "bad\\xffbyte.txt" in sources
     assert not any("Secret text" in text for text in HashEmbedder().embedded_texts)
 

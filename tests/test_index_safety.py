@@ -287,7 +287,7 @@ def test_kill_9_during_a_reindex_leaves_the_old_or_the_new_generation(built, cor
     writer.wait()
     live = _live(root).name
     assert live == old if moment != "cleanup" else live != old
-    sources = {d["source"] for d in IndexStore(root).documents()}
+    sources = {d.source for d in IndexStore(root).documents()}
     assert sources == {p.name for p in CORPUS.iterdir()} | ({"kill.txt"} if live != old else set())
     assert check_index(root).ok and search(built)[0].source == ARMENIA
     (corpus_copy / "after.txt").write_text("A note written after the kill, about Kazakhstan.", encoding="utf-8")

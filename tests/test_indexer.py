@@ -42,7 +42,7 @@ def test_add_modify_delete(settings, hash_embedder, corpus_copy):
     assert "Zebras" in embedded and "quokkas" in embedded
     assert "BelTA" not in embedded  # 001 was unchanged: not re-embedded
     store = IndexStore(settings.index)
-    sources = {d["source"] for d in store.documents()}
+    sources = {d.source for d in store.documents()}
     assert "004_aaee4ce7cbe7aa07.txt" not in sources and "new.md" in sources
     top = store.passages(store.dense_search(embedder.embed_query("zebras rangers"), 1))[0]
     assert top.source == "new.md"
@@ -96,16 +96,16 @@ def test_skipped_files_are_reported_with_a_reason(settings, hash_embedder, tmp_p
 @pytest.fixture
 def extracted(monkeypatch):
     """Names of the files whose text is extracted (the real loader runs)."""
-    import rag.index.build
+    import rag.index.reading
 
     names: list[str] = []
-    real = rag.index.build.load_document
+    real = rag.index.reading.load_document
 
     def spy(path, *args, **kwargs):
         names.append(path.name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(rag.index.build, "load_document", spy)
+    monkeypatch.setattr(rag.index.reading, "load_document", spy)
     return names
 
 

@@ -9,13 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from rag.index.backend import open_store
 from rag.index.build import index_paths
 from rag.index.store import IndexStore
 from rag.ingest.dates import dateline_date, front_matter
 from rag.ingest.outlets import outlet_from_title, outlet_key, wire_credit
 from rag.ingest.readers import load_document
 
-from .conftest import CORPUS, NEWS, HashEmbedder
+from .conftest import CORPUS, NEWS, NEWS_META, HashEmbedder
 
 
 @pytest.mark.parametrize(
@@ -72,33 +73,39 @@ def test_outlet_keys_fold_names_and_domains() -> None:
 
 
 def test_news_corpus_dates_and_outlets_each_way(news_index) -> None:
-    rows = {d["source"]: d for d in IndexStore(news_index.index).documents()}
-    got = {s: (d["date"], d["date_source"], d["outlet"]) for s, d in rows.items()}
+    rows = {d.source: d for d in IndexStore(news_index.index).documents()}
+    got = {s: (d.date, d.date_source, d.outlet) for s, d in rows.items()}
     assert got == {
         "reuters-floods.html": ("2024-03-02", "html-meta", "Reuters"),  # htmldate via trafilatura; og:site_name
         "dailypost-floods.txt": ("2024-03-02", "dateline", "Daily Post"),  # "Published: ..." line; title suffix
         "bbc-floods.md": ("2024-03-04", "front-matter", "BBC News"),
         "herald-dam.txt": ("2023-06-10", "sidecar", "Valdoria Herald"),  # tests/data/news-meta.csv
     }
-    assert rows["dailypost-floods.txt"]["wire"] == "Reuters"  # "KASSEL, March 2 (Reuters) -": a retold wire story
-    assert rows["reuters-floods.html"]["url"].startswith("https://www.reuters.com/")
+    assert rows["dailypost-floods.txt"].wire == "Reuters"  # "KASSEL, March 2 (Reuters) -": a retold wire story
+    assert rows["reuters-floods.html"].url.startswith("https://www.reuters.com/")
 
 
-def test_user_correction_survives_reindex_and_rebuild(news_index) -> None:
+def test_user_correction_survives_reindex_and_rebuild(backend_env) -> None:
+    settings = backend_env  # the embedded index or Milvus; the CLI reads the same store from RAG_STORE__*
+    index_paths([NEWS], settings, HashEmbedder(), meta_file=NEWS_META)
     runner = CliRunner()
-    out = runner.invoke(app, ["docs", "--index", str(news_index.index), "--set", "bbc-floods.md",
+    out = runner.invoke(app, ["docs", "--index", str(settings.index), "--set", "bbc-floods.md",
                               "date=2024-03-05", "outlet=BBC"])
     assert out.exit_code == 0, out.output
     assert "bbc-floods.md  2024-03-05 (user)  BBC" in out.output
 
     def bbc() -> tuple:
-        row = next(d for d in IndexStore(news_index.index).documents() if d["source"] == "bbc-floods.md")
-        return row["date"], row["date_source"], row["outlet"]
+        with open_store(settings) as store:
+            row = next(d for d in store.documents() if d.source == "bbc-floods.md")
+            [hit] = store.passages([(i, 1.0) for i in store.chunk_ids_where("bbc-floods.md")][:1])
+        return row.date, row.date_source, row.outlet, hit.outlet, hit.date
 
-    index_paths([NEWS], news_index, HashEmbedder())
-    assert bbc() == ("2024-03-05", "user", "BBC")
-    index_paths([NEWS], news_index, HashEmbedder(), rebuild=True)
-    assert bbc() == ("2024-03-05", "user", "BBC")
+    assert bbc() == ("2024-03-05", "user", "BBC", "BBC", "2024-03-05")  # passages carry the correction too
+    embedder = HashEmbedder()
+    assert not index_paths([NEWS], settings, embedder).changed and embedder.embedded_texts == []
+    assert bbc() == ("2024-03-05", "user", "BBC", "BBC", "2024-03-05")
+    index_paths([NEWS], settings, HashEmbedder(), rebuild=True)
+    assert bbc() == ("2024-03-05", "user", "BBC", "BBC", "2024-03-05")
 
 
 def test_docs_lists_provenance_and_why_not(seed_index) -> None:
@@ -125,6 +132,6 @@ def test_index_written_before_the_news_columns_still_reads(news_index) -> None:
         for column in ("date_source", "outlet", "url"):
             conn.execute(f"ALTER TABLE documents DROP COLUMN {column}")
     store = IndexStore(news_index.index)
-    [row] = [d for d in store.documents() if d["source"] == "bbc-floods.md"]
-    assert row["date"] == "2024-03-04" and row["outlet"] is None and row["date_source"] == "none"
+    [row] = [d for d in store.documents() if d.source == "bbc-floods.md"]
+    assert row.date == "2024-03-04" and row.outlet is None and row.date_source == "none"
     assert store.passages([(0, 1.0)])[0].outlet is None

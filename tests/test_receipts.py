@@ -11,20 +11,29 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.config import Settings
+from rag.index.backend import open_store
 from rag.index.build import index_paths
 from tests.fakes import FakeChatModel
 
-from .conftest import NEWS, NEWS_META, HashEmbedder
+from .conftest import BACKENDS, NEWS, NEWS_META, HashEmbedder
 from .test_news_answers import DEATHS, cite
 
 
 @pytest.fixture
-def corpus_copy(tmp_path, monkeypatch):
-    """A copy of the news corpus (to change files), indexed; rag ask runs with the hash embedder and a fake model."""
+def corpus_copy(tmp_path, monkeypatch, request):
+    """A copy of the news corpus (to change files), indexed; rag ask runs with the hash embedder and a fake model.
+    Indirectly parametrized with a store backend, else the embedded index."""
+    backend = getattr(request, "param", "embedded")
     folder = tmp_path / "news"
     shutil.copytree(NEWS, folder)
     for var in [v for v in __import__("os").environ if v.startswith("RAG_")]:
         monkeypatch.delenv(var)
+    if backend == "milvus":
+        pytest.importorskip("milvus_lite", reason="the Milvus backend needs pip install 'rag[scale]'")
+        from rag.index.milvus_store import disconnect
+
+        monkeypatch.setenv("RAG_STORE__BACKEND", "milvus")  # Milvus Lite in the index folder, for rag ask too
+        request.addfinalizer(lambda: disconnect(Settings(index=tmp_path / "index")))
     monkeypatch.setenv("RAG_ANSWER__CHECK_CLAIMS", "false")
     monkeypatch.setenv("RAG_ANSWER__MIN_SCORE", "0.1")
     monkeypatch.setattr("rag.index.embed.get_embedder", lambda *a, **k: HashEmbedder())
@@ -42,13 +51,15 @@ def _receipt(corpus_copy, path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("corpus_copy", BACKENDS, indirect=True)
 def test_receipt_holds_what_a_check_needs(corpus_copy, tmp_path) -> None:
     receipt = _receipt(corpus_copy, tmp_path / "r.json")
     [quote] = receipt["quotes"]
     assert quote["source"] == "reuters-floods.html" and quote["path"].endswith("news/reuters-floods.html")
     assert len(quote["sha256"]) == 64 and quote["date"] == "2024-03-02" and quote["outlet"] == "Reuters"
     assert receipt["claims"][0]["supported"] and receipt["model"] and receipt["as_of"] == "2024-03-02"
-    assert receipt["index"]["generation"].startswith("gen-") and receipt["settings"]["retrieve"]["k"] == 5
+    with open_store(Settings(index=corpus_copy[1])) as store:  # the embedded index's gen-*, or Milvus's
+        assert receipt["index"]["generation"] == store.generation and receipt["settings"]["retrieve"]["k"] == 5
     assert "api_key" not in receipt["settings"]["llm"] and receipt["created"]
     assert {v["value"] for v in receipt["disagreements"][0]["values"]} == {"42 people", "57 people"}
 

@@ -50,7 +50,7 @@ def test_date_filter_excludes_undated_and_out_of_range(settings, hash_embedder):
 
     index_paths([NEWS], settings, hash_embedder)  # without its sidecar, herald-dam.txt states no date
     retriever = Retriever(settings, embedder=hash_embedder)
-    dated = {d["source"]: d["date"] for d in retriever.store.documents() if d["date"]}
+    dated = {d.source: d.date for d in retriever.store.documents() if d.date}
     assert len(dated) == 3 and "herald-dam.txt" not in dated
     day = sorted(dated.values())[0]
     passages = retriever.search("floods in Valdoria", k=10, filters=Filters(since=day, until=day))

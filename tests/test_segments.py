@@ -52,8 +52,8 @@ def test_a_small_change_writes_only_a_delta_and_links_the_base(segmented, corpus
     store = IndexStore(segmented.index)
     assert os.stat(store.folder / "vectors.faiss").st_ino == inode  # the base was linked, not written
     assert store.manifest["segments"]["delta"] == {"documents": 2, "chunks": report.embedded_chunks, "tombstones": 2}
-    assert store.size == report.chunks == sum(d["chunks"] for d in store.documents())
-    assert "004_aaee4ce7cbe7aa07.txt" not in {d["source"] for d in store.documents()} and report.documents == 5
+    assert store.size == report.chunks == sum(d.chunks for d in store.documents())
+    assert "004_aaee4ce7cbe7aa07.txt" not in {d.source for d in store.documents()} and report.documents == 5
     assert check_index(segmented.index).ok
 
 
@@ -92,7 +92,7 @@ def test_later_changes_rewrite_the_delta_and_a_large_delta_is_compacted(segmente
     index_paths([corpus_copy], segmented, HashEmbedder())
     compacted = IndexStore(segmented.index)
     assert "segments" not in compacted.manifest and not (compacted.folder / "delta").exists()
-    assert compacted.size == sum(d["chunks"] for d in compacted.documents()) and check_index(segmented.index).ok
+    assert compacted.size == sum(d.chunks for d in compacted.documents()) and check_index(segmented.index).ok
 
 
 def test_a_killed_segment_write_leaves_the_previous_index(segmented, corpus_copy, monkeypatch):
@@ -109,7 +109,7 @@ def test_a_killed_segment_write_leaves_the_previous_index(segmented, corpus_copy
     with pytest.raises(IndexInterrupted, match="previous index is still live"):
         index_paths([corpus_copy], segmented, HashEmbedder())
     store = IndexStore(segmented.index)
-    assert store.folder.name == before and "004_aaee4ce7cbe7aa07.txt" in {d["source"] for d in store.documents()}
+    assert store.folder.name == before and "004_aaee4ce7cbe7aa07.txt" in {d.source for d in store.documents()}
     assert [p.name for p in segmented.index.iterdir() if p.name.startswith(".tmp")] == []
     monkeypatch.undo()
     assert index_paths([corpus_copy], segmented, HashEmbedder()).added == ["new.md"]

@@ -7,7 +7,7 @@ import pytest
 
 from rag.answer.followup import history_pairs
 from rag.ui import render
-from rag.types import REFUSAL, Answer, Citation, Passage
+from rag.types import REFUSAL, Answer, Citation, DocumentRow, Passage
 
 ORIGINAL = ("Intro line.\n\nArmenia <b>cancelled</b> the CSTO drills. <script>alert('x')</script> "
             "Then Kyrgyzstan postponed.")
@@ -223,11 +223,11 @@ def test_history_pairs_feed_the_condense_prompt():
 
 
 def test_document_rows_show_full_clean_titles():
-    rows = render.document_rows([{"source": "a.txt", "date": None, "chunks": 3, "chars": 120, "title": "T" * 100},
-                                 {"source": "n/b.md", "title": "#  Steppe   zebras", "outlet": "Herald",
-                                  "date": "2023-05-04", "chunks": 1}])
+    rows = render.document_rows([DocumentRow(1, "a.txt", date=None, chunks=3, chars=120, title="T" * 100),
+                                 DocumentRow(2, "n/b.md", title="#  Steppe   zebras", outlet="Herald",
+                                             date="2023-05-04", chunks=1)])
     assert rows == [["T" * 100, "", "", "a.txt", 3], ["Steppe zebras", "Herald", "2023-05-04", "n/b.md", 1]]
-    assert render.document_choices([{"source": "n/b.md", "title": ""}]) == [("n/b.md", "n/b.md")]
+    assert render.document_choices([DocumentRow(1, "n/b.md", title="")]) == [("n/b.md", "n/b.md")]
 
 
 # ---------------------------------------------------------------- claims, progress, news, exports
@@ -295,7 +295,7 @@ def test_progress_shows_finished_steps_with_times_the_current_one_and_the_rest()
 
 def test_evidence_cards_show_the_best_sentence_and_the_document_title():
     evidence = [Citation(2, "doc.txt", 24, 58, ORIGINAL[24:58], True, "retrieved")]
-    docs = {"doc.txt": {"source": "doc.txt", "title": "Drills", "outlet": "Herald", "date": "2023-01-02"}}
+    docs = {"doc.txt": DocumentRow(1, "doc.txt", title="Drills", outlet="Herald", date="2023-01-02")}
     panel = render.render_evidence("Why <x>?", evidence, turn=3, docs=docs)
     assert 'id="src-3-2"' in panel and "rag-early" in panel and "Why &lt;x&gt;?" in panel
     assert _marks(panel) == [ORIGINAL[24:58]] and "Drills" in panel and "Herald" in panel and "2 Jan 2023" in panel
@@ -317,7 +317,7 @@ def test_disagreements_list_each_value_with_its_quote():
 def test_document_view_highlights_the_quote_and_windows_long_documents():
     from rag.ui import cards
 
-    doc = {"source": "d.txt", "title": "# T", "original": "x" * 300_000 + "QUOTE" + "y" * 300_000}
+    doc = (DocumentRow(1, "d.txt", title="# T"), "x" * 300_000 + "QUOTE" + "y" * 300_000)
     view = cards.document_view(doc, 300_000, 300_005)
     assert _marks(view) == ["QUOTE"] and 'id="rag-doc-quote"' in view and "Showing characters" in view
     assert len(view) < 250_000

@@ -147,7 +147,7 @@ def test_an_upload_named_like_an_indexed_file_does_not_shadow_it(service, tmp_pa
     with IndexStore(service.settings.index) as store:
         assert store.document_original(ARMENIA) == (CORPUS / ARMENIA).read_text(encoding="utf-8")
         assert "forged" in store.document_original(f"{UPLOADS}/{ARMENIA}")
-        assert len({d["source"] for d in store.documents()}) == 6
+        assert len({d.source for d in store.documents()}) == 6
     answer = service.ask("Armenia cancel CSTO exercises")
     cited = answer.passages[answer.citations[0].n - 1]
     assert _verified(answer) and cited.source == ARMENIA and QUOTE in cited.original

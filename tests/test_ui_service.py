@@ -46,7 +46,7 @@ def test_upload_adds_a_file_that_questions_then_find(seed_index, hash_embedder, 
     result = service.upload([note])
     assert result.report.added == ["zebra_notes.txt"]
     assert (seed_index.index / UPLOADS / "zebra_notes.txt").read_text(encoding="utf-8").startswith("Zebras")
-    assert "zebra_notes.txt" in [d["source"] for d in service.documents()]
+    assert "zebra_notes.txt" in [d.source for d in service.documents()]
     assert "Added: zebra_notes.txt" in result.summary()
     after = service.retriever()
     assert after is not before  # the index was reopened for later questions
@@ -76,7 +76,7 @@ def test_upload_into_a_missing_index_creates_it(settings, hash_embedder, tmp_pat
     with pytest.raises(IndexNotFoundError):
         service.retriever()
     service.upload([CORPUS / ARMENIA])
-    assert [d["source"] for d in service.documents()] == [ARMENIA]
+    assert [d.source for d in service.documents()] == [ARMENIA]
 
 
 def test_ask_uses_the_shared_models_and_verifies_the_quote(seed_index, hash_embedder):

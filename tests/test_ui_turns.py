@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.errors import RagError
+from rag.index.backend import open_store
 from rag.text import split_words
 from rag.ui.service import UPLOADS, RagService
 from rag.ui.turns import Loader, Turn
@@ -127,24 +128,34 @@ def test_load_models_reports_a_missing_index_instead_of_raising(settings, hash_e
     assert "no index" in RagService(settings, embedder=hash_embedder, llm=CountingModel([])).load_models()
 
 
-def test_delete_removes_one_document_and_its_uploaded_copy(seed_index, hash_embedder, tmp_path):
-    service = RagService(seed_index, embedder=hash_embedder, llm=CountingModel([]))
+def test_delete_removes_one_document_and_its_uploaded_copy(backend_seed, hash_embedder, tmp_path):
+    service = RagService(backend_seed, embedder=hash_embedder, llm=CountingModel([]))
     note = tmp_path / "note.txt"
     note.write_text("Zebras graze near Almaty.", encoding="utf-8")
     service.upload([note])
-    uploaded = seed_index.index / UPLOADS / "note.txt"
+    uploaded = backend_seed.index / UPLOADS / "note.txt"
     assert uploaded.exists() and len(service.documents()) == 6
     report = service.delete_document("note.txt")
     assert report.removed and report.documents == 5 and not uploaded.exists()
     report = service.delete_document(ARMENIA)  # a file outside the index folder stays on disk
-    assert ARMENIA not in [d["source"] for d in service.documents()] and (CORPUS / ARMENIA).exists()
+    assert ARMENIA not in [d.source for d in service.documents()] and (CORPUS / ARMENIA).exists()
     assert all(p.source != ARMENIA for p in service.retriever().search("Armenia CSTO exercises", k=5))
+    assert service.document(ARMENIA) is None
     with pytest.raises(RagError, match="not in the index"):
         service.delete_document(ARMENIA)
 
 
-def test_the_last_document_cannot_be_deleted(settings, hash_embedder, tmp_path):
-    service = RagService(settings, embedder=hash_embedder, llm=CountingModel([]))
+def test_a_document_is_deleted_and_another_shown(backend_seed, hash_embedder):
+    service = RagService(backend_seed, embedder=hash_embedder, llm=CountingModel([]))
+    gone = "001_8616b1cfa831146b.txt"
+    assert service.delete_document(gone).documents == 4
+    assert service.document(gone) is None and (CORPUS / gone).exists()
+    row, original = service.document(ARMENIA)
+    assert original == (CORPUS / ARMENIA).read_text(encoding="utf-8") and row.chars == len(original) and row.chunks
+
+
+def test_the_last_document_cannot_be_deleted(backend_settings, hash_embedder, tmp_path):
+    service = RagService(backend_settings, embedder=hash_embedder, llm=CountingModel([]))
     note = tmp_path / "only.txt"
     note.write_text("The only note.", encoding="utf-8")
     service.upload([note])
@@ -152,20 +163,26 @@ def test_the_last_document_cannot_be_deleted(settings, hash_embedder, tmp_path):
         service.delete_document("only.txt")
 
 
-def test_reindex_reads_a_changed_file_again(seed_index, hash_embedder, tmp_path):
-    service = RagService(seed_index, embedder=hash_embedder, llm=CountingModel([]))
+def test_reindex_reads_a_changed_file_again(backend_seed, hash_embedder, tmp_path):
+    service = RagService(backend_seed, embedder=hash_embedder, llm=CountingModel([]))
     note = tmp_path / "note.txt"
     note.write_text("Forty zebras.", encoding="utf-8")
     service.upload([note])
     assert service.reindex_document("note.txt").unchanged == ["note.txt"]
-    (seed_index.index / UPLOADS / "note.txt").write_text("Sixty zebras graze.", encoding="utf-8")
+    (backend_seed.index / UPLOADS / "note.txt").write_text("Sixty zebras graze.", encoding="utf-8")
     assert service.reindex_document("note.txt").updated == ["note.txt"]
-    assert "Sixty" in service.document("note.txt")["original"]
+    row, original = service.document("note.txt")
+    assert "Sixty" in original and row.source == "note.txt" and row.path.endswith("note.txt") and row.chunks == 1
     assert service.document("missing.txt") is None
 
 
-def test_a_receipt_is_written_for_an_answer(seed_index, hash_embedder, tmp_path):
-    service = RagService(seed_index, embedder=hash_embedder, llm=CountingModel([REPLY]))
+def test_a_receipt_is_written_for_an_answer(backend_seed, hash_embedder, tmp_path):
+    backend_seed.answer.min_score = 0.0  # the hash embedder's similarities are low by design
+    service = RagService(backend_seed, embedder=hash_embedder, llm=CountingModel([REPLY]))
     answer = service.ask("Armenia cancel CSTO exercises")
     receipt = json.loads(service.write_receipt(answer, tmp_path / "r.json").read_text(encoding="utf-8"))
     assert receipt["question"] == answer.question and receipt["quotes"][0]["source"] == ARMENIA
+    quote = receipt["quotes"][0]
+    assert quote["path"] == str(CORPUS / ARMENIA) and len(quote["sha256"]) == 64
+    with open_store(backend_seed) as store:
+        assert receipt["index"]["generation"] == store.generation

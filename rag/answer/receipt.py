@@ -14,21 +14,24 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import RagError
 from ..text import normalise, normalise_with_map
-from ..types import Answer, Citation
+from ..types import Answer, Citation, DocumentRow
+
+if TYPE_CHECKING:
+    from ..index.backend import PassageStore
 
 RECEIPT_VERSION = 1
 _SECRET_KEYS = {"api_key", "auth", "token", "password"}
 
 
-def build_receipt(answer: Answer, settings: Settings, store: Any = None, filters: Any = None) -> dict[str, Any]:
+def build_receipt(answer: Answer, settings: Settings, store: PassageStore | None = None, filters: Any = None) -> dict[str, Any]:
     """The receipt of one answer; `store` (the index it came from) supplies file paths and hashes; `filters` are
     the source/date filters it was asked with."""
-    files = {d["source"]: d for d in store.documents()} if store is not None else {}
+    files = {d.source: d for d in store.documents()} if store is not None else {}
     data = answer.to_dict()
     quotes = [_quote(c, files) for c in answer.citations]
     disagreements = [
@@ -50,12 +53,13 @@ def build_receipt(answer: Answer, settings: Settings, store: Any = None, filters
     }
 
 
-def _quote(c: Citation, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _quote(c: Citation, files: dict[str, DocumentRow]) -> dict[str, Any]:
     """One quote with what is needed to find and check it again."""
-    doc = files.get(c.source, {})
-    return {"n": c.n, "source": c.source, "path": doc.get("path") or None, "start": c.start, "end": c.end,
-            "quote": c.quote, "verified": c.verified, "method": c.method, "sha256": doc.get("content_hash"),
-            "date": c.date, "date_source": doc.get("date_source"), "outlet": c.outlet, "url": doc.get("url")}
+    doc = files.get(c.source)
+    return {"n": c.n, "source": c.source, "path": (doc.path or None) if doc else None, "start": c.start, "end": c.end,
+            "quote": c.quote, "verified": c.verified, "method": c.method,
+            "sha256": (doc.content_hash or None) if doc else None, "date": c.date,
+            "date_source": doc.date_source if doc else None, "outlet": c.outlet, "url": doc.url if doc else None}
 
 
 def _without_secrets(value: Any) -> Any:
@@ -65,11 +69,10 @@ def _without_secrets(value: Any) -> Any:
     return value
 
 
-def _index_info(settings: Settings, store: Any) -> dict[str, Any]:
+def _index_info(settings: Settings, store: PassageStore | None) -> dict[str, Any]:
     """Which index answered: folder, generation, embedding model."""
-    manifest = getattr(store, "manifest", {}) or {}
-    folder = getattr(store, "folder", None)
-    return {"path": str(Path(settings.index).resolve()), "generation": folder.name if folder else None,
+    manifest = store.manifest if store is not None else {}
+    return {"path": str(Path(settings.index).resolve()), "generation": store.generation if store is not None else None,
             "embedding_model": manifest.get("embedding_model"), "created": manifest.get("created")}
 
 

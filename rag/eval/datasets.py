@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RagError
+from ..errors import IndexNotFoundError, RagError
 from ..types import Document
 from .gold import Evidence, GoldItem, load_gold
 
@@ -201,16 +201,19 @@ def prepare_dataset(name: str, shared_dir: Path, index_dir: Path, settings: Sett
     An existing index is reused as it is: the content hashes make a rebuild of unchanged data a no-op,
     but reading a large set just to find that out costs time, so delete the folder to force a rebuild.
     """
+    from ..index.backend import open_store
     from ..index.build import update_index
-    from ..index.store import IndexStore
 
     gold = dataset_gold(name, shared_dir, split)
     folder = Path(index_dir) / name
-    if (folder / "CURRENT").is_file():
-        IndexStore(folder).check_model(embedder.model_id)
-        return gold, folder
     local = settings.model_copy(deep=True)
     local.index = folder
+    try:
+        with open_store(local) as store:  # the embedded index in the folder, or Milvus (settings.store)
+            store.check_model(embedder.model_id)
+        return gold, folder
+    except IndexNotFoundError:
+        pass
     print(f"Building the {name} index in {folder} (once; later runs reuse it)...", file=sys.stderr, flush=True)
     update_index(local, dataset_documents(name, shared_dir), embedder, progress=True)
     return gold, folder

@@ -8,32 +8,29 @@ read with a cap (rag/ingest/files.py), and a file making more passages than its 
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunk import chunk_document
 from ..config import Settings
-from .embed import Embedder
 from ..errors import ConfigError, IndexInterrupted, IngestError, RagError
-from ..ingest.files import MB, Unreadable, discover, read_capped
-from ..ingest.readers import SUPPORTED_NAMES, load_document, source_name, text_name, unsupported_reason
+from ..ingest.readers import SUPPORTED_NAMES, text_name
 from ..ingest.sidecar import read_sidecar
-from .generations import CURRENT, check_index_folder, has_generations, make_root, read_pointer
-from .lock import writer_lock
-from .sources import claim_sources
-from .backend import write_store
-from .store import IndexContent, IndexStore
-from .usermeta import DocumentMeta, load_meta, save_meta
 from ..types import Chunk, Document, Skipped
+from .backend import PassageStore, check_write_folder, open_for_update, open_store, write_change, write_store
+from .embed import Embedder
+from .generations import make_root, read_pointer
+from .lock import writer_lock
+from .reading import Unchanged, passage_budget, read_candidate, read_files, show_file, within_budget
+from .sources import claim_sources
+from .usermeta import DocumentMeta, load_meta, save_meta
+from .writer import IndexContent
 
-MIN_PASSAGE_BUDGET = 50  # passages any file may make, however small
+__all__ = ["IndexReport", "Unchanged", "index_paths", "passage_budget", "read_candidate", "read_files",
+           "relabel_index", "update_index"]
 
 
 @dataclass
@@ -58,74 +55,13 @@ class IndexReport:
         return bool(self.added or self.updated or self.removed or self.relabelled)
 
 
-@dataclass
-class Unchanged:
-    """A file whose bytes hash to what the index holds for it: not read into a Document again."""
-
-    source: str
-    key: str
-    content_hash: str
-
-
-def read_files(paths: list[Path], max_file_mb: int = 100, progress: bool = False,
-               known: dict[str, tuple[str, str]] | None = None) -> Iterator[Document | Skipped | Unchanged]:
-    """Ingest files and folders; documents carry their resolved path as identity.
-
-    `known` maps indexed file paths to (content hash, source): files whose bytes still hash the
-    same come back as Unchanged without text extraction (the slow part for PDFs).
-    """
-    paths = [Path(p) for p in paths]
-    for root in paths:
-        if not os.path.lexists(root):
-            raise IngestError(f"{root} does not exist: give a file or folder to index")
-    bar = _progress(list(discover(paths)), progress, "Reading")
-    for candidate in bar:
-        _show_file(bar, source_name(candidate.path, candidate.root))
-        yield read_candidate(candidate, max_file_mb, known)
-
-
-def read_candidate(candidate, max_file_mb: int, known: dict[str, tuple[str, str]] | None) -> Document | Skipped | Unchanged:
-    """One discovered file read, hashed and (unless unchanged) extracted; also run by Dask workers (distributed.py)."""
-    name = source_name(candidate.path, candidate.root)
-    if skip := candidate.skip or unsupported_reason(candidate.path):
-        return Skipped(name, skip)
-    try:
-        data = read_capped(candidate.path, max_file_mb)
-    except Unreadable as error:
-        return Skipped(name, str(error))
-    key = text_name(candidate.real)
-    digest = hashlib.sha256(data).hexdigest()
-    if known and key in known and known[key][0] == digest:
-        return Unchanged(source=known[key][1], key=key, content_hash=digest)
-    item = load_document(candidate.path, root=candidate.root, max_file_mb=max_file_mb, data=data)
-    if isinstance(item, Document):
-        item.path = key
-    return item
-
-
-def _progress(items: list, enabled: bool, label: str) -> Iterable:
-    """Wrap a list in a tqdm bar counting files when enabled."""
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=label, unit="file", leave=False)
-
-
-def _show_file(bar: Iterable, name: str) -> None:
-    """Name the file being worked on beside a tqdm bar (control characters, e.g. newlines, shown as '?')."""
-    if hasattr(bar, "set_postfix_str"):
-        bar.set_postfix_str(re.sub(r"[\x00-\x1f\x7f]", "?", name)[-50:])
-
-
 @contextmanager
 def _writing(settings: Settings) -> Iterator[None]:
     """Hold the index's writer lock; Ctrl-C becomes one line saying the previous index is still live."""
     root = Path(settings.index)
     before = _live_name(root)
     try:
-        if settings.store.backend == "embedded":  # with Milvus the folder only holds the lock (and a Lite file)
-            check_index_folder(root)
+        check_write_folder(settings)
         make_root(root)
         with writer_lock(root, settings.write_lock_wait):
             yield
@@ -162,8 +98,7 @@ def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embed
             embedder = embedder_for(settings.embed, indexing=True)
         existing = _open_existing(settings.index, embedder, settings, rebuild)
         try:
-            known = {d["path"]: (d["content_hash"], d["source"]) for d in existing.documents() if d["path"]} \
-                if existing else {}
+            known = {d.path: (d.content_hash, d.source) for d in existing.documents() if d.path} if existing else {}
             if workers or cluster:  # the fan-out hands back items in file order, and an embedder holding their vectors
                 from .distributed import read_on_cluster
 
@@ -200,13 +135,13 @@ def relabel_index(settings: Settings, source: str, fields: dict[str, str]) -> In
     """Correct one document's date/outlet/url/title (`rag docs --set`): kept for later runs, applied now, nothing
     re-embedded."""
     with _writing(settings):
-        existing = IndexStore(settings.index)
+        existing = open_for_update(settings) or open_store(settings)  # no index: open_store says so, in one line
         try:
-            row = next((d for d in existing.documents() if source in (d["source"], d["path"])), None)
+            row = next((d for d in existing.documents() if source in (d.source, d.path)), None)
             if row is None:
-                raise ConfigError(f"no document {source!r} in {settings.index}: `rag docs` lists the sources")
+                raise ConfigError(f"no document {source!r} in {existing.described}: `rag docs` lists the sources")
             meta = load_meta(settings.index)
-            meta.user.setdefault(row["path"] or row["source"], {}).update(fields)
+            meta.user.setdefault(row.path or row.source, {}).update(fields)
             report = _merge(settings, [], None, existing, (), False, False, False, meta)
             save_meta(settings.index, meta)
             return report
@@ -215,7 +150,7 @@ def relabel_index(settings: Settings, source: str, fields: dict[str, str]) -> In
 
 
 def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder | None,
-           existing: IndexStore | None, roots: Sequence[str], prune: bool, rebuild: bool, progress: bool,
+           existing: PassageStore | None, roots: Sequence[str], prune: bool, rebuild: bool, progress: bool,
            meta: DocumentMeta | None = None) -> IndexReport:
     """update_index on an already opened index (or None for a first build); `embedder` may be None when nothing
     is embedded (metadata corrections only)."""
@@ -234,12 +169,12 @@ def _merge(settings: Settings, items: Iterable[Document | Skipped | Unchanged], 
 
 
 def _plan(settings: Settings, items: Iterable[Document | Skipped | Unchanged], embedder: Embedder | None,
-          existing: IndexStore | None, roots: Sequence[str], prune: bool, report: IndexReport,
+          existing: PassageStore | None, roots: Sequence[str], prune: bool, report: IndexReport,
           meta: DocumentMeta) -> tuple[list, list[int], dict[str, str]]:
     """(new documents with their passages, ids of documents kept as they are, sources by key before the run)."""
     known = existing.document_ids_by_key() if existing else {}
     new_docs, keep_ids = _triage(items, known, report)
-    chunked = _within_budget(new_docs, settings, report, getattr(embedder, "prepared_chunks", None))
+    chunked = within_budget(new_docs, settings, report.skipped, getattr(embedder, "prepared_chunks", None))
     new_docs = [doc for doc, _ in chunked]
     keep_ids += _untouched_ids(existing, known, {d.key for d in new_docs} | set(report.seen), roots, prune, report)
     if existing is None and not new_docs:
@@ -250,7 +185,7 @@ def _plan(settings: Settings, items: Iterable[Document | Skipped | Unchanged], e
     return chunked, sorted(keep_ids), previous
 
 
-def _label(new_docs: list[Document], existing: IndexStore | None, known: dict[str, tuple[int, str]], kept: set[int],
+def _label(new_docs: list[Document], existing: PassageStore | None, known: dict[str, tuple[int, str]], kept: set[int],
            report: IndexReport, meta: DocumentMeta) -> dict[str, str]:
     """Give new documents unique sources and their metadata corrections; note kept ones whose labels change.
     Returns the sources by key before the run."""
@@ -260,29 +195,25 @@ def _label(new_docs: list[Document], existing: IndexStore | None, known: dict[st
         (report.updated if doc.key in known else report.added).append(doc.source)
         meta.apply(doc)
     if existing is not None:
-        report.relabelled = [d["source"] for d in existing.documents() if d.get("id") in kept and meta.pending(d)]
+        report.relabelled = [d.source for d in existing.documents() if d.id in kept and meta.pending(d)]
     return previous
 
 
-def _write_in_place(settings: Settings, existing: IndexStore | None, keep_ids: list[int], chunked: list,
+def _write_in_place(settings: Settings, existing: PassageStore | None, keep_ids: list[int], chunked: list,
                     embedder: Embedder | None, progress: bool, report: IndexReport) -> dict[str, int] | None:
-    """Write only the change where the store allows it (Milvus, or a segment on a large embedded index);
-    the new counts, or None when the whole generation must be rewritten."""
-    if getattr(existing, "updates_in_place", False):  # Milvus: delete and add only what changed, one commit
-        from .milvus_writer import update
-
-        report.embedded_chunks = update(existing, keep_ids, chunked, embedder, progress)
-        return existing.manifest["counts"]
-    if isinstance(existing, IndexStore) and not report.relabelled:
-        from .segments import fits_a_segment, write_segment
-
-        if fits_a_segment(existing, settings, keep_ids, chunked):  # a large index: write only the change
-            report.embedded_chunks, counts = write_segment(settings, existing, keep_ids, chunked, embedder, progress)
-            return counts
-    return None
+    """Write only the change where the backend allows it (Milvus, or a segment on a large embedded index);
+    the new counts, or None when the whole index must be written again (a first build, or relabelled
+    documents: they are written again whole, their vectors kept)."""
+    if existing is None or report.relabelled:
+        return None
+    written = write_change(settings, existing, keep_ids, chunked, embedder, progress)
+    if written is None:
+        return None
+    report.embedded_chunks, counts = written
+    return counts
 
 
-def _rewrite(settings: Settings, existing: IndexStore | None, keep_ids: list[int], chunked: list,
+def _rewrite(settings: Settings, existing: PassageStore | None, keep_ids: list[int], chunked: list,
              embedder: Embedder | None, progress: bool, report: IndexReport, meta: DocumentMeta,
              previous: dict[str, str]) -> dict[str, int]:
     """A whole new generation: kept documents with their stored vectors plus the new ones embedded."""
@@ -321,42 +252,11 @@ def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tu
     return list(new_docs.values()), keep_ids
 
 
-def passage_budget(doc: Document, per_mb: int) -> int:
-    """Most passages a document may make: per MB of its file or of its text, whichever is larger."""
-    size = max(int(doc.metadata.get("bytes") or 0), len(doc.text.encode("utf-8", "replace")))
-    return max(MIN_PASSAGE_BUDGET, math.ceil(per_mb * size / MB))
-
-
-def _within_budget(docs: list[Document], settings: Settings, report: IndexReport,
-                   prepared: dict[str, list[Chunk]] | None = None) -> list[tuple[Document, list[Chunk]]]:
-    """Each document with its passages (cut here, or by a Dask worker: `prepared`), in order; a document over
-    its passage budget is skipped instead."""
-    chunked: list[tuple[Document, list[Chunk]]] = []
-    per_mb = settings.max_passages_per_mb
-    for doc in docs:
-        chunks = (prepared or {}).get(doc.key) or chunk_document(doc, 0, settings.chunk.size, settings.chunk.overlap)
-        budget = passage_budget(doc, per_mb)
-        if len(chunks) > budget:
-            reason = (f"degenerate text: {len(chunks):,} passages, over the budget of {budget:,} for its size "
-                      f"(setting max_passages_per_mb = {per_mb})")
-            report.skipped.append(Skipped(doc.source, reason))
-        else:
-            chunked.append((doc, chunks))
-    return chunked
-
-
-def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> IndexStore | None:
+def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: bool) -> PassageStore | None:
     """The current index to update, or None for a first build or a rebuild."""
-    if settings.store.backend == "milvus":
-        from .milvus_writer import open_for_update
-
-        store = open_for_update(settings, rebuild)
-        if store is None:
-            return None
-    elif rebuild or not (os.path.lexists(root / CURRENT) or has_generations(root)):
+    store = open_for_update(settings, rebuild)
+    if store is None:
         return None
-    else:
-        store = IndexStore(root)
     store.check_model(embedder.model_id)
     chunking = store.manifest.get("chunking", {})
     if (chunking.get("size"), chunking.get("overlap")) != (settings.chunk.size, settings.chunk.overlap):
@@ -370,7 +270,7 @@ def _open_existing(root: Path, embedder: Embedder, settings: Settings, rebuild: 
     return store
 
 
-def _untouched_ids(existing: IndexStore | None, known: dict[str, tuple[int, str]], seen: set[str],
+def _untouched_ids(existing: PassageStore | None, known: dict[str, tuple[int, str]], seen: set[str],
                    roots: Sequence[str], prune: bool, report: IndexReport) -> list[int]:
     """Ids of indexed documents not read this run that stay; files deleted under a root (or all, with prune) go."""
     if existing is None:
@@ -387,7 +287,7 @@ def _untouched_ids(existing: IndexStore | None, known: dict[str, tuple[int, str]
     return keep
 
 
-def _assemble(existing: IndexStore | None, keep_ids: list[int], chunked: list[tuple[Document, list[Chunk]]],
+def _assemble(existing: PassageStore | None, keep_ids: list[int], chunked: list[tuple[Document, list[Chunk]]],
               embedder: Embedder, settings: Settings, progress: bool) -> tuple[IndexContent, int]:
     """Kept documents with their stored passages and vectors, then new documents' passages embedded."""
     import numpy as np
@@ -428,7 +328,7 @@ def _embed(chunks: list[Chunk], documents: list[Document], embedder: Embedder, p
     with tqdm(total=len(chunks), desc="Embedding", unit="passage", leave=False) as bar:
         for start in range(0, len(chunks), step):
             piece = chunks[start : start + step]
-            _show_file(bar, documents[piece[-1].doc_id].source)
+            show_file(bar, documents[piece[-1].doc_id].source)
             parts.append(embedder.embed_documents([c.text for c in piece]))
             bar.update(len(piece))
     return np.vstack(parts)

@@ -48,20 +48,19 @@ class CheckResult:
 def check_milvus(settings: Settings) -> CheckResult:
     """What can go wrong with a Milvus store: unreachable, no live manifest, or documents and passages the
     manifest does not count (rows a killed writer left are removed by the next write's recovery)."""
-    from .backend import open_store
+    from .milvus_store import MilvusStore
 
     result = CheckResult(settings.store.uri or f"{settings.index}/milvus.db")
     try:
-        store = open_store(settings)
+        store = MilvusStore.open(settings)
     except RagError as error:
         result.problems.append(str(error))
         return result
     with store:
-        manifest = getattr(store, "manifest", {})
-        result.generation = manifest.get("generation")
-        result.counts = dict(manifest.get("counts", {}))
+        result.generation = store.generation
+        result.counts = dict(store.manifest.get("counts", {}))
         documents = store.documents()
-    chunks = sum(int(d.get("chunks") or 0) for d in documents)
+    chunks = sum(d.chunks for d in documents)
     found = {"documents": len(documents), "chunks": chunks}
     for what, count in found.items():
         if count != result.counts.get(what):

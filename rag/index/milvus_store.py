@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import ConfigError, IndexNotFoundError, RagError
-from ..types import Passage
+from ..errors import ConfigError, IndexNotFoundError, RagError, first_line
+from ..types import Chunk, Document, DocumentRow, Passage
 from .models import ManifestFacts
+from .rows import document_row, metadata_of, passage_news
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +33,8 @@ PIECE_CHARS = 16_000  # 4 bytes a character at most: a piece always fits a 65,53
 MAX_VARCHAR = 65_535
 PAGE = 4_000  # rows per query page (Milvus caps one query's result)
 ORIGINAL, PASSAGE_TEXT = 0, 1  # kinds of text pieces: a document's original, a passage's text (owner: chunk id)
+DOCUMENT_ROW_FIELDS = ("id", "source", "path", "title", "date", "content_hash", "chunks", "chars", "date_source",
+                       "outlet", "url", "metadata")  # rows.document_row's arguments, in order
 _clients: dict[tuple[str, str], Any] = {}
 
 
@@ -60,7 +63,7 @@ def connect(settings: Settings):
         except Exception as error:  # noqa: BLE001 - pymilvus raises its own and gRPC errors
             hint = ("another process has this Milvus Lite file open (Lite admits one process): stop it, or use a "
                     "Milvus server" if "://" not in uri else "is the server running? (RAG_STORE__URI)")
-            raise RagError(f"cannot open Milvus at {uri}: {_first_line(error)}; {hint}") from None
+            raise RagError(f"cannot open Milvus at {uri}: {first_line(error)}; {hint}") from None
     return _clients[(uri, token)]
 
 
@@ -102,10 +105,7 @@ def visible(manifest: dict[str, Any], extra: str = "") -> str:
 
 
 class MilvusStore(ManifestFacts):
-    """Read access to the live generation in Milvus (PassageStore); `updates_in_place` tells build.py to
-    hand changes to milvus_writer.update instead of writing a whole new generation."""
-
-    updates_in_place = True
+    """Read access to the live generation in Milvus (PassageStore); writes go through milvus_writer."""
 
     def __init__(self, settings: Settings, client, manifest: dict[str, Any]):
         self.settings = settings
@@ -151,6 +151,11 @@ class MilvusStore(ManifestFacts):
         """How error messages name this store."""
         return f"the Milvus index at {self.root}"
 
+    @property
+    def generation(self) -> str:
+        """The name of the generation (set of collections) this store reads."""
+        return str(self.manifest["generation"])
+
     # ---- searches
 
     def dense_search(self, query_vector: np.ndarray, k: int,
@@ -193,11 +198,14 @@ class MilvusStore(ManifestFacts):
 
         if not ids:
             return np.zeros((0, int(self.manifest["dim"])), dtype="float32")
-        missing = [int(i) for i in ids if int(i) not in self._vectors]
-        if missing:
-            rows = self.client.get(self.names["passages"], ids=missing, output_fields=["id", "vector"])
-            self._remember({int(r["id"]): r["vector"] for r in rows})
-        return np.asarray([self._vectors[int(i)] for i in ids], dtype="float32")
+        vectors = {int(i): self._vectors[int(i)] for i in ids if int(i) in self._vectors}
+        missing = sorted({int(i) for i in ids} - set(vectors))
+        for start in range(0, len(missing), PAGE):  # a rewrite asks for every kept passage's vector
+            rows = self.client.get(self.names["passages"], ids=missing[start : start + PAGE],
+                                   output_fields=["id", "vector"])
+            vectors.update({int(r["id"]): r["vector"] for r in rows})
+        self._remember({i: vectors[i] for i in missing[:20_000] if i in vectors})
+        return np.asarray([vectors[int(i)] for i in ids], dtype="float32")
 
     def _remember(self, vectors: dict[int, list[float]]) -> None:
         """Keep recently seen passage vectors (ids never change meaning: a write gives new ids)."""
@@ -226,7 +234,8 @@ class MilvusStore(ManifestFacts):
                 original = self._original_slice(r["doc_id"], r["orig_start"], r["orig_end"])
             passages.append(Passage(chunk_id=int(i), source=r["source"], start=r["orig_start"], end=r["orig_end"],
                                     score=score, text=text, title=r["title"], date=r["date"] or None,
-                                    doc_id=r["doc_id"], original=original, **_news(r)))
+                                    doc_id=r["doc_id"], original=original,
+                                    **passage_news(r["date_source"], r["outlet"], r["url"], r["wire"])))
         return passages
 
     def _original_slice(self, doc_id: int, start: int, end: int) -> str:
@@ -270,16 +279,10 @@ class MilvusStore(ManifestFacts):
         rows = self.query("passages", f"doc_id in {sorted(int(d['id']) for d in docs)}", ["id"])
         return {int(r["id"]) for r in rows}
 
-    def documents(self) -> list[dict[str, Any]]:
-        """One summary row per document (the embedded store's keys)."""
-        keys = ["id", "source", "path", "title", "date", "content_hash", "chunks", "chars", "date_source", "outlet",
-                "url"]
-        rows = []
-        for r in self.query("documents", "", keys + ["metadata"]):
-            metadata = json.loads(r.pop("metadata") or "{}")
-            rows.append({**r, "date": r["date"] or None, "outlet": r["outlet"] or None, "url": r["url"] or None,
-                         "date_note": metadata.get("date_note"), "wire": metadata.get("wire")})
-        return sorted(rows, key=lambda d: d["source"])
+    def documents(self) -> list[DocumentRow]:
+        """One summary row per document, by source."""
+        rows = self.query("documents", "", list(DOCUMENT_ROW_FIELDS))
+        return sorted((document_row(*(r[f] for f in DOCUMENT_ROW_FIELDS)) for r in rows), key=lambda d: d.source)
 
     def document_original(self, source: str) -> str | None:
         """The original text of the document named `source`, else of the one keyed so."""
@@ -289,6 +292,34 @@ class MilvusStore(ManifestFacts):
                 return "".join(self._pieces(rows[0]["id"], ORIGINAL))
         return None
 
+    def load_documents(self, doc_ids: list[int] | None = None) -> list[Document]:
+        """Full documents by id (all when `doc_ids` is None), in id order, for a write that carries them over.
+
+        Milvus keeps no cleaned text or offset map: a document comes back with its original as its text (an
+        identity map), and its passages (`chunks_of`) span the original, so a rewrite keeps every quote's span."""
+        where = f"id in {sorted(int(i) for i in doc_ids)}" if doc_ids is not None else ""
+        if doc_ids is not None and not doc_ids:
+            return []
+        rows = sorted(self.query("documents", where, list(DOCUMENT_ROW_FIELDS)), key=lambda r: r["id"])
+        documents = []
+        for r in rows:
+            original = "".join(self._pieces(int(r["id"]), ORIGINAL))
+            row = document_row(*(r[f] for f in DOCUMENT_ROW_FIELDS))
+            documents.append(Document(source=r["source"], original=original, text=original,
+                                      offset_map=list(range(len(original))), title=row.title,
+                                      content_hash=row.content_hash, date=row.date, metadata=metadata_of(r["metadata"]),
+                                      path=row.path,
+                                      date_source=row.date_source, outlet=row.outlet, url=row.url))
+        return documents
+
+    def chunks_of(self, doc_id: int) -> list[Chunk]:
+        """A document's passages, in order, spanning its original text (see `load_documents`)."""
+        rows = self.query("passages", f"doc_id == {int(doc_id)}", ["id", "doc_id", "ordinal", "text", "orig_start",
+                                                                    "orig_end", "long"])
+        return [Chunk(id=int(r["id"]), doc_id=int(r["doc_id"]), ordinal=r["ordinal"], start=r["orig_start"],
+                      end=r["orig_end"], text="".join(self._pieces(int(r["id"]), PASSAGE_TEXT)) if r["long"] else r["text"])
+                for r in sorted(rows, key=lambda r: r["ordinal"])]
+
     def sources_by_key(self) -> dict[str, str]:
         """key -> source of every document."""
         return {r["key"]: r["source"] for r in self.query("documents", "", ["key", "source"])}
@@ -297,19 +328,6 @@ class MilvusStore(ManifestFacts):
         """key -> (document id, content hash), for incremental indexing."""
         rows = self.query("documents", "", ["key", "id", "content_hash"])
         return {r["key"]: (int(r["id"]), r["content_hash"]) for r in rows}
-
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an error message, short."""
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
-
-
-def _news(row: dict[str, Any]) -> dict[str, Any]:
-    """Passage fields of a passage row's news columns ("" stored for unknown)."""
-    outlet = row["outlet"] or None
-    return {"date_source": row["date_source"] or "none", "outlet": outlet, "url": row["url"] or None,
-            "origin": row["wire"] or outlet}
 
 
 def _literal(text: str) -> str:

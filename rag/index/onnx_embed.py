@@ -19,7 +19,7 @@ from ..config import DEFAULT_EMBED_MODEL, cache_dir
 from ..errors import ModelLoadError
 from .models import model_id_for, resolve_model_path
 from .onnx_export import (
-    _OUTPUT,
+    OUTPUT_NAME,
     cached_export,
     check_supported,
     export_onnx,
@@ -174,7 +174,7 @@ class OnnxEmbedder:
             token_types[row, :len(seq)] = types
             mask[row, :len(seq)] = 1
         feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
-        (hidden,) = session.run([_OUTPUT], feeds)
+        (hidden,) = session.run([OUTPUT_NAME], feeds)
         return mean_pool(hidden, mask)
 
 

@@ -34,7 +34,7 @@ _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Recorded in the sidecar: an int8 file made with another recipe is not reused.
 _INT8_RECIPE = {"file": INT8_NAME, "weight_type": "QInt8", "per_channel": True}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_OUTPUT = "last_hidden_state"
+OUTPUT_NAME = "last_hidden_state"
 
 
 # --- model folder layout ---------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def _write_sidecar(folder: Path, checksum: str, model_dir: Path, **extra: Any) -
         "opset": OPSET,
         "torch": torch.__version__,
         "inputs": list(_INPUTS),
-        "output": _OUTPUT,
+        "output": OUTPUT_NAME,
         **extra,
     }
     _atomic_write_text(folder / SIDECAR_NAME, json.dumps(record, indent=2) + "\n")
@@ -253,8 +253,8 @@ def _torch_export(model_dir: Path, target: Path) -> None:
             str(target),
             dynamo=False,
             input_names=list(_INPUTS),
-            output_names=[_OUTPUT],
-            dynamic_axes={name: axes for name in (*_INPUTS, _OUTPUT)},
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={name: axes for name in (*_INPUTS, OUTPUT_NAME)},
             opset_version=OPSET,
             do_constant_folding=True,
         )

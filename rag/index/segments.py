@@ -22,7 +22,7 @@ import math
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Settings
 from ..types import Chunk, Document
@@ -33,8 +33,34 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embed import Embedder
+    from .lexical import LexicalIndex
 
-IndexStore = Any  # store.IndexStore, not imported: store.py imports this module (no import cycles)
+
+
+class SegmentedStore(Protocol):
+    """What this module needs of an open store.IndexStore (not imported: store.py imports this module)."""
+
+    root: Path
+    folder: Path  # the generation's folder
+    manifest: dict[str, Any]
+
+    @property
+    def lexical(self) -> LexicalIndex: ...
+
+    def sql(self, sql: str, args: Any = ()) -> list[tuple]: ...
+
+    def faiss_index(self) -> Any: ...
+
+    def base_rows(self, ids: list[int]) -> np.ndarray: ...
+
+    def vectors_of(self, ids: list[int]) -> np.ndarray: ...
+
+    def load_documents(self, doc_ids: list[int] | None = None) -> list[Document]: ...
+
+    def chunks_of(self, doc_id: int) -> list[Chunk]: ...
+
+    def close(self) -> None: ...
+
 
 DELTA = "delta"
 BASE_FILES = ("meta.sqlite", "vectors.npy", "vectors.faiss")
@@ -43,7 +69,7 @@ BASE_FILES = ("meta.sqlite", "vectors.npy", "vectors.faiss")
 # ---- writing
 
 
-def fits_a_segment(existing: IndexStore, settings: Settings, keep_ids: list[int],
+def fits_a_segment(existing: SegmentedStore, settings: Settings, keep_ids: list[int],
                    chunked: list[tuple[Document, list[Chunk]]]) -> bool:
     """Whether this change goes into a delta segment (a large base, a delta still small) rather than a rewrite."""
     base = base_counts(existing.manifest)
@@ -53,12 +79,12 @@ def fits_a_segment(existing: IndexStore, settings: Settings, keep_ids: list[int]
     kept_chunks = 0
     if delta_kept:  # delta documents that stay are written again with the new delta
         marks = ",".join(map(str, delta_kept))
-        kept_chunks = existing._query(f"SELECT count(*) FROM delta.chunks WHERE doc_id IN ({marks})")[0][0]
+        kept_chunks = existing.sql(f"SELECT count(*) FROM delta.chunks WHERE doc_id IN ({marks})")[0][0]
     new_chunks = sum(len(chunks) for _, chunks in chunked)
     return kept_chunks + new_chunks <= settings.store.segment_max_share * base["chunks"]
 
 
-def write_segment(settings: Settings, existing: IndexStore, keep_ids: list[int],
+def write_segment(settings: Settings, existing: SegmentedStore, keep_ids: list[int],
                   chunked: list[tuple[Document, list[Chunk]]], embedder: Embedder, progress: bool) -> tuple[int, dict]:
     """Write a generation sharing the base of `existing` with a new delta; (passages embedded, visible counts)."""
     import numpy as np
@@ -114,11 +140,11 @@ def base_counts(manifest: dict[str, Any]) -> dict[str, int]:
     return {"documents": counts["documents"], "chunks": counts["chunks"], "doc_end": counts["documents"]}
 
 
-def _chunks_of(store: IndexStore, doc_ids: list[int]) -> int:
+def _chunks_of(store: SegmentedStore, doc_ids: list[int]) -> int:
     """Passages the base holds for these documents."""
     if not doc_ids:
         return 0
-    return store._query(f"SELECT count(*) FROM main.chunks WHERE doc_id IN ({','.join(map(str, doc_ids))})")[0][0]
+    return store.sql(f"SELECT count(*) FROM main.chunks WHERE doc_id IN ({','.join(map(str, doc_ids))})")[0][0]
 
 
 def _link_base(source: Path, target: Path) -> None:
@@ -134,10 +160,10 @@ def _write_delta(folder: Path, content, base: dict[str, int], tombstones: list[i
     """The delta's database (ids after the base's), vectors, BM25 index and tombstones."""
     import numpy as np
 
-    from .writer import _write_sqlite
+    from .writer import write_sqlite
 
     folder.mkdir()
-    _write_sqlite(folder / "meta.sqlite", content)  # the writer's own schema and rows, numbered from 0 ...
+    write_sqlite(folder / "meta.sqlite", content)  # the writer's own schema and rows, numbered from 0 ...
     db = sqlite3.connect(folder / "meta.sqlite")
     try:  # ... then moved past the base's ids (descending order would not matter: the ranges do not overlap)
         db.execute("UPDATE chunks SET id = id + ?, doc_id = doc_id + ?", (base["chunks"], base["doc_end"]))
@@ -155,9 +181,9 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     """The generation's manifest, last (it makes the folder a complete generation)."""
     import time
 
-    from .writer import _write_json_synced
+    from .writer import write_json_synced
 
-    _write_json_synced(folder / "manifest.json", {**manifest, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    write_json_synced(folder / "manifest.json", {**manifest, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                                   "created_by": "rag"})
 
 
@@ -167,7 +193,7 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 class Delta:
     """The delta segment of an open IndexStore: SQL views over both databases, merged dense and BM25 search."""
 
-    def __init__(self, store: IndexStore):
+    def __init__(self, store: SegmentedStore):
         import numpy as np
 
         self.store = store
@@ -196,7 +222,7 @@ class Delta:
         import numpy as np
 
         if self._dead is None:
-            rows = self.store._query("SELECT id FROM main.chunks WHERE doc_id IN (SELECT doc_id FROM delta.tombstones)")
+            rows = self.store.sql("SELECT id FROM main.chunks WHERE doc_id IN (SELECT doc_id FROM delta.tombstones)")
             self._dead = np.asarray(sorted(r[0] for r in rows), dtype="int64")
         return self._dead
 
@@ -217,7 +243,7 @@ class Delta:
         import numpy as np
 
         query = np.asarray(query, dtype="float32").reshape(1, -1)
-        index = self.store._faiss_index()
+        index = self.store.faiss_index()
         selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.dead)) if len(self.dead) else None
         params = None
         if selector is not None:

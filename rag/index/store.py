@@ -18,8 +18,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexFormatError, RagError
-from ..types import Chunk, Document, Passage
+from ..errors import IndexFormatError, RagError, first_line
+from ..types import Chunk, Document, DocumentRow, Passage
+from .rows import document_row, passage_news
 from .generations import CURRENT, damaged, live_generation, open_generation, read_pointer
 from .models import ManifestFacts
 from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, IndexContent, build_faiss, write_index
@@ -65,7 +66,7 @@ class IndexStore(ManifestFacts):
         for name in REQUIRED_FILES:
             if not os.path.exists(self.folder / name):
                 raise damaged(self.root, f"{self.folder.name}/{name} is missing")
-        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {r[0] for r in self.sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"documents", "chunks"} <= tables:
             raise damaged(self.root, "meta.sqlite has no documents or chunks table")
         shape, base = tuple(self.vectors.shape), self.base_size
@@ -103,6 +104,11 @@ class IndexStore(ManifestFacts):
         return f"index {self.root}"
 
     @property
+    def generation(self) -> str:
+        """The name of the generation this store reads."""
+        return self.folder.name
+
+    @property
     def db(self) -> sqlite3.Connection:
         """A read-only SQLite connection per thread (the UI serves several threads)."""
         conn = getattr(self._local, "db", None)
@@ -117,7 +123,7 @@ class IndexStore(ManifestFacts):
                 self._delta.attach(conn)
         return conn
 
-    def _query(self, sql: str, args: Any = ()) -> list[tuple]:
+    def sql(self, sql: str, args: Any = ()) -> list[tuple]:
         """All rows of a query; a damaged database is the one-line damaged-index error."""
         try:
             return self.db.execute(sql, args).fetchall()
@@ -133,7 +139,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._vectors = np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             except (OSError, ValueError, EOFError) as error:  # truncated, zeroed or not an .npy file
-                raise damaged(self.root, f"vectors.npy cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"vectors.npy cannot be read: {first_line(error)}") from None
             if self._vectors.ndim != 2:
                 raise damaged(self.root, f"vectors.npy has shape {self._vectors.shape}, not passages x dimensions")
         return self._vectors
@@ -147,7 +153,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._lexical = LexicalIndex(self.folder, self.base_size)
             except Exception as error:  # bm25s raises json/numpy/OS errors on damaged files
-                raise damaged(self.root, f"lexical index cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"lexical index cannot be read: {first_line(error)}") from None
         return self._lexical
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
@@ -164,10 +170,10 @@ class IndexStore(ManifestFacts):
             return [(int(ids[i]), float(scores[i])) for i in order]
         if self._delta is not None:
             return self._delta.dense_search(query, k)
-        scores, ids = self._faiss_index().search(query, min(k, self.size))
+        scores, ids = self.faiss_index().search(query, min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def _faiss_index(self):
+    def faiss_index(self):
         """The FAISS index, loaded once; queries use one thread (faster per query on small machines)."""
         if self._faiss is None:
             import faiss
@@ -176,7 +182,7 @@ class IndexStore(ManifestFacts):
             try:
                 self._faiss = faiss.read_index(str(self.folder / "vectors.faiss"))
             except RuntimeError as error:  # faiss reports every read problem as RuntimeError
-                raise damaged(self.root, f"vectors.faiss cannot be read: {_first_line(error)}") from None
+                raise damaged(self.root, f"vectors.faiss cannot be read: {first_line(error)}") from None
             if hasattr(self._faiss, "hnsw"):
                 self._faiss.hnsw.efSearch = HNSW_EF_SEARCH
         return self._faiss
@@ -186,7 +192,7 @@ class IndexStore(ManifestFacts):
         if not hits:
             return []
         marks = ",".join("?" * len(hits))
-        rows = self._query(
+        rows = self.sql(
             # substr counts characters (1-based), like Python's str offsets: the passage's exact original slice
             "SELECT c.id, d.source, c.orig_start, c.orig_end, c.text, d.title, d.date, c.doc_id, "
             "substr(d.original, c.orig_start + 1, c.orig_end - c.orig_start), "
@@ -197,8 +203,7 @@ class IndexStore(ManifestFacts):
         by_id = {r[0]: r for r in rows}
         return [
             Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6],
-                    doc_id=r[7], original=r[8], date_source=r[9] or "none", outlet=r[10], url=r[11],
-                    origin=r[12] or r[10])
+                    doc_id=r[7], original=r[8], **passage_news(*r[9:13]))
             for i, s in hits
             if (r := by_id.get(i)) is not None
         ]
@@ -207,7 +212,7 @@ class IndexStore(ManifestFacts):
         """SQL for date_source, outlet, url of `documents d`: NULLs in an index written before they existed."""
         columns = getattr(self, "_document_columns", None)
         if columns is None:
-            columns = self._document_columns = {r[1] for r in self._query("PRAGMA table_info(documents)")}
+            columns = self._document_columns = {r[1] for r in self.sql("PRAGMA table_info(documents)")}
         return ", ".join(f"d.{c}" if c in columns else "NULL" for c in ("date_source", "outlet", "url"))
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None, until: str | None = None) -> set[int]:
@@ -223,19 +228,17 @@ class IndexStore(ManifestFacts):
             clauses.append("d.date <= ?")
             args.append(until)
         where = " AND ".join(clauses) or "1"
-        rows = self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", args)
+        rows = self.sql(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", args)
         return {r[0] for r in rows}
 
-    def documents(self) -> list[dict[str, Any]]:
-        """One summary row per document."""
-        rows = self._query(
+    def documents(self) -> list[DocumentRow]:
+        """One summary row per document, by source."""
+        rows = self.sql(
             "SELECT d.id, d.source, d.path, d.title, d.date, d.content_hash, COUNT(c.id), LENGTH(d.original), "
-            f"{self._news_columns()}, json_extract(d.metadata, '$.date_note'), json_extract(d.metadata, '$.wire') "
+            f"{self._news_columns()}, d.metadata "
             "FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id GROUP BY d.id ORDER BY d.source"
         )
-        keys = ["id", "source", "path", "title", "date", "content_hash", "chunks", "chars", "date_source", "outlet",
-                "url", "date_note", "wire"]
-        return [{**dict(zip(keys, r)), "date_source": r[8] or "none"} for r in rows]
+        return [document_row(*r) for r in rows]
 
     def load_documents(self, doc_ids: list[int] | None = None) -> list[Document]:
         """Full documents (text, offset map) by id, all when `doc_ids` is None."""
@@ -246,7 +249,7 @@ class IndexStore(ManifestFacts):
         where, args = "", ()
         if doc_ids is not None and len(doc_ids) <= 900:  # a few (a delta segment's): looked up, not all read
             where, args = f" WHERE d.id IN ({','.join('?' * len(doc_ids))})", tuple(doc_ids)
-        rows = self._query(sql + where + " ORDER BY d.id", args)
+        rows = self.sql(sql + where + " ORDER BY d.id", args)
         wanted = None if doc_ids is None else set(doc_ids)
         return [
             Document(source=r[1], path=r[2] or "", title=r[3] or "", content_hash=r[4] or "", date=r[5],
@@ -259,25 +262,25 @@ class IndexStore(ManifestFacts):
     def document_original(self, source: str) -> str | None:
         """The original text of exactly the document named `source` (unique in an index), else of the one keyed so."""
         for column in ("source", "key"):
-            rows = self._query(f"SELECT original FROM documents WHERE {column} = ? LIMIT 1", (source,))
+            rows = self.sql(f"SELECT original FROM documents WHERE {column} = ? LIMIT 1", (source,))
             if rows:
                 return rows[0][0]
         return None
 
     def chunks_of(self, doc_id: int) -> list[Chunk]:
         """A document's passages, in order."""
-        rows = self._query(
+        rows = self.sql(
             "SELECT id, doc_id, ordinal, text, start, end FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)
         )
         return [Chunk(id=r[0], doc_id=r[1], ordinal=r[2], text=r[3], start=r[4], end=r[5]) for r in rows]
 
     def sources_by_key(self) -> dict[str, str]:
         """key -> source of every document."""
-        return dict(self._query("SELECT key, source FROM documents"))
+        return dict(self.sql("SELECT key, source FROM documents"))
 
     def document_ids_by_key(self) -> dict[str, tuple[int, str]]:
         """key -> (document id, content hash), for incremental indexing."""
-        return {r[0]: (r[1], r[2]) for r in self._query("SELECT key, id, content_hash FROM documents")}
+        return {r[0]: (r[1], r[2]) for r in self.sql("SELECT key, id, content_hash FROM documents")}
 
     # ---- the PassageStore protocol's lexical and vector access (rag/index/backend.py)
 
@@ -342,7 +345,7 @@ def read_manifest(root: Path, folder: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise damaged(root, f"{folder.name}/manifest.json is missing") from None
     except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise damaged(root, f"manifest.json is not readable JSON: {_first_line(error)}") from None
+        raise damaged(root, f"manifest.json is not readable JSON: {first_line(error)}") from None
     if not isinstance(manifest, dict):
         raise damaged(root, "manifest.json is not a JSON object")
     for key, kind in _MANIFEST_KEYS.items():
@@ -356,8 +359,3 @@ def read_manifest(root: Path, folder: Path) -> dict[str, Any]:
         raise damaged(root, "manifest.json lacks the document and passage counts")
     return manifest
 
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an error message, short."""
-    text = str(error).strip()
-    return (text.splitlines()[0][:160] if text else type(error).__name__)

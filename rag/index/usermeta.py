@@ -9,11 +9,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
-
 from ..errors import ConfigError
 from ..ingest.dates import iso_date
-from ..types import Document
+from ..types import Document, DocumentRow
 
 META_FILE = "document-meta.json"
 FIELDS = ("date", "outlet", "url", "title")
@@ -49,10 +47,10 @@ class DocumentMeta:
                 setattr(doc, name, value)
         return before != (doc.date, doc.date_source, doc.outlet, doc.url, doc.title)
 
-    def pending(self, row: dict[str, Any]) -> bool:
-        """Whether a stored document (a row of IndexStore.documents()) differs from what the corrections say."""
-        for name, (value, layer) in self.fields_for(row["source"], row.get("path") or "").items():
-            if row.get(name) != value or (name == "date" and row.get("date_source") != layer):
+    def pending(self, row: DocumentRow) -> bool:
+        """Whether a stored document (a row of a store's `documents()`) differs from what the corrections say."""
+        for name, (value, layer) in self.fields_for(row.source, row.path).items():
+            if getattr(row, name) != value or (name == "date" and row.date_source != layer):
                 return True
         return False
 

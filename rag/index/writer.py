@@ -79,17 +79,17 @@ def _write_generation(folder: Path, content: IndexContent, manifest: dict[str, A
     vectors = np.ascontiguousarray(content.vectors, dtype="float32")
     if len(vectors) != len(content.chunks):
         raise ValueError("one vector per chunk is required")
-    _write_sqlite(folder / "meta.sqlite", content)
+    write_sqlite(folder / "meta.sqlite", content)
     np.save(folder / "vectors.npy", vectors, allow_pickle=False)
     kind = _write_faiss(folder / "vectors.faiss", vectors, int(manifest["dim"]), hnsw_threshold)
     build_lexical(folder, [c.text for c in content.chunks])
     counts = {"documents": len(content.documents), "chunks": len(content.chunks)}
     full = {"format": FORMAT_VERSION, **manifest, "faiss": kind, "counts": counts,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "created_by": "rag"}
-    _write_json_synced(folder / "manifest.json", full)
+    write_json_synced(folder / "manifest.json", full)
 
 
-def _write_sqlite(path: Path, content: IndexContent) -> None:
+def write_sqlite(path: Path, content: IndexContent) -> None:
     """Documents and passages, with offsets back into each document's original text."""
     import numpy as np
 
@@ -149,7 +149,7 @@ def _write_faiss(path: Path, vectors: np.ndarray, dim: int, hnsw_threshold: int)
     return kind
 
 
-def _write_json_synced(path: Path, data: dict[str, Any]) -> None:
+def write_json_synced(path: Path, data: dict[str, Any]) -> None:
     """Write JSON and fsync it, so the manifest exists only complete."""
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)

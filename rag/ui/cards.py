@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..types import Answer, Citation, Passage
+from ..types import Answer, Citation, DocumentRow, Passage
 
 DOC_VIEW_LIMIT = 200_000  # characters of a document shown at once around the quote
 
@@ -176,12 +176,12 @@ def _card_extras(passage: Passage, citations: list[Citation]) -> list[str]:
     return [_outside_quote(c) for c in outside] + [_unverified_quote(c) for c in citations if not c.verified]
 
 
-def evidence_card(citation: Citation, turn: int, docs: Mapping[str, dict]) -> str:
+def evidence_card(citation: Citation, turn: int, docs: Mapping[str, DocumentRow]) -> str:
     """A card shown right after retrieval: the passage's best-matching sentence, before the answer exists."""
-    doc = docs.get(citation.source, {})
-    title = clean_title(doc.get("title"), citation.source)
-    meta = meta_line(getattr(citation, "outlet", None) or doc.get("outlet"),
-                     getattr(citation, "date", None) or doc.get("date"), citation.source, (citation.start, citation.end))
+    doc = docs.get(citation.source) or DocumentRow(id=-1, source=citation.source)
+    title = clean_title(doc.title, citation.source)
+    meta = meta_line(getattr(citation, "outlet", None) or doc.outlet,
+                     getattr(citation, "date", None) or doc.date, citation.source, (citation.start, citation.end))
     return (f'<article class="rag-card rag-early" id="{anchor_id(turn, citation.n)}">'
             + card_head(citation.n, turn, title, meta)
             + f'<div class="rag-passage"><mark class="quote-verified" title="found verbatim in the file">'
@@ -243,7 +243,7 @@ def render_sources(answer: Answer, turn: int = 1) -> str:
     return "".join(parts)
 
 
-def render_evidence(question: str, evidence: Sequence[Citation], turn: int, docs: Mapping[str, dict]) -> str:
+def render_evidence(question: str, evidence: Sequence[Citation], turn: int, docs: Mapping[str, DocumentRow]) -> str:
     """Sources of a turn still being answered: the best sentence of each retrieved passage, as soon as found."""
     head = (f'<div class="turn-title">Evidence for “{esc(question)}”</div><div class="rag-note">Found before the '
             "answer is written: the best-matching sentence of each retrieved passage. The cited set follows.</div>")
@@ -261,18 +261,18 @@ def render_panel(turns: Sequence[str]) -> str:
     return '<div class="rag-sources">' + turns[-1] + "".join(earlier) + "</div>"
 
 
-def document_view(doc: Mapping[str, Any] | None, start: int, end: int) -> str:
+def document_view(found: tuple[DocumentRow, str] | None, start: int, end: int) -> str:
     """The whole document with [start, end) highlighted (id rag-doc-quote); a window around it when very long."""
-    if not doc:
+    if not found:
         return '<div class="rag-note">This document is no longer in the index.</div>'
-    text: str = doc["original"]
+    doc, text = found
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     lo = max(0, start - DOC_VIEW_LIMIT // 2)
     hi = min(len(text), lo + DOC_VIEW_LIMIT)
     body = highlight(text[lo:hi], [Span(start - lo, end - lo, 0)] if end > start else [], mark_id="rag-doc-quote")
     cut = (f'<div class="rag-note">Showing characters {lo}–{hi} of {len(text)}.</div>'
            if (lo, hi) != (0, len(text)) else "")
-    title = clean_title(doc.get("title"), doc["source"])
-    meta = meta_line(doc.get("outlet"), doc.get("date"), doc["source"])
+    title = clean_title(doc.title, doc.source)
+    meta = meta_line(doc.outlet, doc.date, doc.source)
     return (f'<div class="rag-doc-head"><div class="rag-card-title">{esc(title)}</div>{meta}</div>{cut}'
             f'<div class="rag-doc-text">{body}</div>')

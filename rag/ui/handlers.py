@@ -128,7 +128,7 @@ class Handlers:
     def _evidence_panel(self, turn: Turn, question: str, number: int, session: dict) -> str:
         """The sources panel with this turn's early evidence on top."""
         try:
-            docs = {d["source"]: d for d in self.service.documents()}
+            docs = {d.source: d for d in self.service.documents()}
         except BaseException:  # noqa: BLE001 - titles are a nicety here
             docs = {}
         early = render.render_evidence(question, turn.evidence or [], number, docs)
@@ -198,7 +198,7 @@ class Handlers:
         except BaseException as exc:  # noqa: BLE001
             gr.Warning(readable(exc))
             rows = []
-        chosen = keep if any(d["source"] == keep for d in rows) else None
+        chosen = keep if any(d.source == keep for d in rows) else None
         return gr.update(value=render.document_rows(rows)), gr.update(choices=render.document_choices(rows), value=chosen)
 
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from ..text import MARKER_GROUP
-from ..types import Answer, ClaimCheck, RefusalReason
+from ..types import Answer, ClaimCheck, DocumentRow, RefusalReason
 from .cards import (Span, anchor_id, clean_title, disagreements_html, esc, file_label, highlight, nice_date,
                     passage_card, plural, quote_spans, render_evidence, render_panel, render_sources)
 from .theme import CSS
@@ -212,16 +212,15 @@ def error_message(line: str) -> str:
 # ---------------------------------------------------------------- documents tab
 
 
-def document_rows(documents: Sequence[dict]) -> list[list]:
+def document_rows(documents: Sequence[DocumentRow]) -> list[list]:
     """Table rows for the documents tab: full title, outlet, date, file, passages."""
-    return [[clean_title(d.get("title"), d["source"]), d.get("outlet") or "", d.get("date") or "", d["source"],
-             d.get("chunks", 0)] for d in documents]
+    return [[clean_title(d.title, d.source), d.outlet or "", d.date or "", d.source, d.chunks] for d in documents]
 
 
-def document_choices(documents: Sequence[dict]) -> list[tuple[str, str]]:
+def document_choices(documents: Sequence[DocumentRow]) -> list[tuple[str, str]]:
     """(label, source) pairs for choosing one document: 'Title — source', or the source when it has no title."""
     choices = []
     for d in documents:
-        title = clean_title(d.get("title"), d["source"])
-        choices.append((d["source"] if title == file_label(d["source"]) else f"{title} — {d['source']}", d["source"]))
+        title = clean_title(d.title, d.source)
+        choices.append((d.source if title == file_label(d.source) else f"{title} — {d.source}", d.source))
     return choices

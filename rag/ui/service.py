@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..index.embed import Embedder
     from ..index.build import IndexReport
     from ..search.retriever import Retriever
-    from ..types import Answer
+    from ..types import Answer, DocumentRow
 
 UPLOADS = "uploads"
 
@@ -149,7 +149,7 @@ class RagService:
 
     # ------------------------------------------------------------ documents and uploads
 
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentRow]:
         """Summary rows of the documents in the current index ([] when there is no index yet)."""
         from ..index.backend import open_store
 
@@ -182,11 +182,10 @@ class RagService:
 
     def _uploads_folder(self) -> Path:
         """<index>/uploads, a real folder inside an index folder (never a folder that holds no index)."""
-        from ..index.generations import check_index_folder
+        from ..index.backend import check_write_folder
 
-        root = Path(self.settings.index)
-        check_index_folder(root)
-        folder = root / UPLOADS
+        check_write_folder(self.settings)  # never into a folder holding something other than this backend's index
+        folder = Path(self.settings.index) / UPLOADS
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
             raise ConfigError(f"{folder} is not a plain folder: uploads go only into a real folder inside the index")
         return folder
@@ -269,26 +268,26 @@ class RagService:
             return f"{problem}; {exc}" if problem else str(exc)
         return problem
 
-    def document(self, source: str) -> dict | None:
-        """The indexed document named `source`: its summary row plus `original`, its whole text (None if unknown)."""
-        from ..index.store import IndexStore
+    def document(self, source: str) -> tuple[DocumentRow, str] | None:
+        """The indexed document named `source`: (its summary row, its whole original text); None if unknown."""
+        from ..index.backend import open_store
 
         try:
-            with IndexStore(self.settings.index) as store:
-                row = next((d for d in store.documents() if d["source"] == source), None)
+            with open_store(self.settings) as store:  # the embedded index or Milvus (settings.store)
+                row = next((d for d in store.documents() if d.source == source), None)
                 original = store.document_original(source) if row else None
         except IndexNotFoundError:
             return None
-        return None if row is None or original is None else {**row, "original": original}
+        return None if row is None or original is None else (row, original)
 
     def delete_document(self, source: str) -> IndexReport:
         """Remove one document from the index (its uploaded copy too, if it was an upload); other files stay."""
+        from ..index.backend import open_store
         from ..index.build import Unchanged, update_index
-        from ..index.store import IndexStore
 
         with self._lock:
             rows = self.documents()
-            target = next((d for d in rows if d["source"] == source), None)
+            target = next((d for d in rows if d.source == source), None)
             if target is None:
                 raise RagError(f"{source} is not in the index (it may have been removed already): refresh the list")
             if len(rows) == 1:
@@ -296,7 +295,7 @@ class RagService:
 
             def others():
                 """Every other document, read inside the writer's lock so nothing changes in between."""
-                with IndexStore(self.settings.index) as store:
+                with open_store(self.settings) as store:
                     sources = store.sources_by_key()
                     for key, (_, digest) in store.document_ids_by_key().items():
                         if sources.get(key) != source:
@@ -304,7 +303,7 @@ class RagService:
 
             self._drop_retriever()
             report = update_index(self.settings, others(), self.embedder(), prune=True)
-            self._remove_upload(target.get("path") or "")
+            self._remove_upload(target.path)
             return report
 
     def _remove_upload(self, path: str) -> None:
@@ -317,9 +316,9 @@ class RagService:
     def write_receipt(self, answer: Answer, path: Path) -> Path:
         """Write the JSON receipt of an answer (quotes with file hashes and spans, claims, settings) to `path`."""
         from ..answer.receipt import build_receipt, write_receipt
-        from ..index.store import IndexStore
+        from ..index.backend import open_store
 
-        with IndexStore(self.settings.index) as store:
+        with open_store(self.settings) as store:
             write_receipt(path, build_receipt(answer, self.settings, store))
         return path
 
@@ -328,11 +327,11 @@ class RagService:
         from ..index.build import read_files, update_index
 
         with self._lock:
-            target = next((d for d in self.documents() if d["source"] == source), None)
+            target = next((d for d in self.documents() if d.source == source), None)
             if target is None:
                 raise RagError(f"{source} is not in the index: refresh the list")
-            path = Path(target.get("path") or "")
-            if not target.get("path") or not path.is_file():
+            path = Path(target.path)
+            if not target.path or not path.is_file():
                 raise RagError(f"the file of {source} is gone ({path or 'no path recorded'}): upload it again")
             self._drop_retriever()
             items = read_files([path], self.settings.max_file_mb)
