@@ -15,6 +15,7 @@ from .ground import GroundedClaim, ground_claims
 from .verify import SupportJudge, judge_claims, yes_share
 from ..config import Settings
 from ..errors import RagError
+from ..search.pipeline import retrieve
 from .prompts import answer_messages, answerable_messages, condense_messages, normalise_history
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import tidy_text, with_markers
@@ -98,11 +99,12 @@ class Assistant:
         llm = self.llm  # a bad model spec fails here, before any retrieval work
         standalone = self._standalone(question, history, llm, timings)
         stage("searching")
-        with _timed(timings, "retrieve"):  # time words ("latest", "in 2022") steer retrieval
-            passages, time_scope = news.search(self.retriever, standalone, self.settings.answer.passages, filters)
+        with _timed(timings, "retrieve"):  # the one retrieval path: time words ("latest", "in 2022") steer it
+            found = retrieve(self.retriever, standalone, self.settings.answer.passages, filters=filters)
+        passages = found.passages
         result = Answer(question=question, answer="", refused=False, passages=passages, model=self.model_name,
                         standalone_question=standalone if standalone != question.strip() else None,
-                        time_scope=time_scope)
+                        time_scope=found.time_scope)
         evidence = Evidence(passages, self.retriever.embedder)
         reason = self.gate(passages)
         if not reason:

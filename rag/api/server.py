@@ -40,7 +40,7 @@ class SearchRequest(BaseModel):
     """A search: the question and how many passages."""
 
     question: str
-    k: int = Field(5, ge=1, le=100)
+    k: int | None = Field(None, ge=1, le=100, description="passages returned (default: the retrieve.k setting, 5)")
     mode: str | None = None
     source: str | None = None
     since: str | None = None
@@ -121,12 +121,14 @@ def create_app(service: RagService) -> FastAPI:
     @app.post("/v1/search", dependencies=[Depends(auth)])
     def search(request: SearchRequest) -> dict[str, Any]:
         from ..search.filters import Filters
+        from ..search.pipeline import retrieve
 
         if not request.question.strip():
             raise RagError("the question is empty")
-        passages = service.retriever().search(request.question, k=request.k, mode=request.mode,
-                                              filters=Filters(request.source, request.since, request.until))
-        return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(passages, start=1)]}
+        found = retrieve(service.retriever(), request.question, request.k or service.settings.retrieve.k,
+                         mode=request.mode, filters=Filters(request.source, request.since, request.until))
+        return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(found.passages, start=1)],
+                "time_scope": found.time_scope}
 
     @app.get("/v1/documents", dependencies=[Depends(auth)])
     def documents() -> dict[str, Any]:
