@@ -11,7 +11,8 @@ import sys
 import pytest
 from langchain_core.messages import BaseMessage
 
-from rag.answer.assistant import Assistant, answer, condense_question
+from rag.answer.assistant import Assistant, answer
+from rag.answer.followup import condense_question
 from rag.text import normalise
 from rag.errors import ConfigError, RagError
 from tests.fakes import FakeChatModel

@@ -92,3 +92,26 @@ def test_a_question_without_time_words_is_plain_search(news_index, question: str
     found = retrieve(retriever, question, K)
     assert found.time_scope is None
     assert [p.chunk_id for p in found.passages] == [p.chunk_id for p in retriever.search(question, k=K)]
+
+
+def test_one_follow_up_rule_for_the_api_chat_and_ui(news_index) -> None:
+    """The API condenses as chat and the UI do: a follow-up with the conversation (roles kept), a question that
+    stands on its own not at all."""
+    from fastapi.testclient import TestClient
+
+    from rag.api.server import create_app
+
+    condensed = "How many people left their homes in the Valdoria floods?"
+    llm = FakeChatModel(lambda messages: condensed if "Last message" in messages[-1].text else "Nothing to cite.")
+    client = TestClient(create_app(RagService(news_index, embedder=HashEmbedder(), llm=llm)))
+    earlier = [{"role": "user", "content": "How many people died in the Valdoria floods?"},
+               {"role": "assistant", "content": "57 people died [1]."}]
+    follow_up = client.post("/v1/chat/completions", json={
+        "messages": [*earlier, {"role": "user", "content": "And how many left their homes?"}]}).json()
+    assert follow_up["rag"]["standalone_question"] == condensed
+    prompt = llm.calls[0][-1].text
+    assert "User: How many people died in the Valdoria floods?" in prompt and "Assistant: 57 people died" in prompt
+    llm.calls.clear()
+    fresh = client.post("/v1/ask", json={"question": "Why did the Lenta river flood?",
+                                         "history": [[m["role"], m["content"]] for m in earlier]}).json()
+    assert fresh["standalone_question"] is None and len(llm.calls) == 1  # the answer only, no condense call

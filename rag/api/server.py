@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..answer.followup import role_turns
 from ..errors import RagError
 from ..types import Answer
 from . import openai_format as fmt
@@ -103,10 +104,10 @@ def create_app(service: RagService) -> FastAPI:
             raise RagError("the last message must be a user message with a question")
         gate.enter()
         if request.stream:
-            return StreamingResponse(_guarded(gate, _stream(service, question, history, request.model)),
+            return StreamingResponse(_guarded(gate, _stream(service, question, role_turns(history), request.model)),
                                      media_type="text/event-stream")
         try:
-            return fmt.completion(service.ask(question, history), request.model)
+            return fmt.completion(service.ask(question, role_turns(history)), request.model)
         finally:
             gate.leave()
 
@@ -114,7 +115,7 @@ def create_app(service: RagService) -> FastAPI:
     def ask(request: AskRequest) -> dict[str, Any]:
         gate.enter()
         try:
-            return service.ask(request.question, request.history).to_dict()
+            return service.ask(request.question, role_turns(request.history)).to_dict()
         finally:
             gate.leave()
 
@@ -179,7 +180,7 @@ def _guarded(gate: Gate, events: Iterator[str]) -> Iterator[str]:
         gate.leave()
 
 
-def _stream(service: RagService, question: str, history: list[tuple[str, str]], model: str) -> Iterator[str]:
+def _stream(service: RagService, question: str, history: list[dict[str, str]], model: str) -> Iterator[str]:
     """Server-sent events: evidence first (in `rag`), then the CHECKED answer's text, then citations in `rag`.
 
     Only text that passed the claim check is sent as content, so a client that ignores `rag` never shows a
