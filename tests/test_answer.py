@@ -450,3 +450,26 @@ def test_a_zero_threshold_or_a_model_without_probabilities_skips_the_check(seed_
     seed_index.answer.answerable_threshold = 0.35
     plain = answer(ARMENIA, seed_index, retriever=retriever, llm=FakeChatModel(cite_where("CSTO refused", ARMENIA_QUOTE)))
     assert not plain.refused and plain.answerability is None
+
+
+class RecordingFake(FakeChatModel):
+    """A fake chat model that also records the options each call was made with."""
+
+    options: list[dict] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.options.append(kwargs)
+        return super()._generate(messages, stop, run_manager)
+
+
+def test_condensing_caps_the_reply_of_local_gguf_models_only() -> None:
+    from rag.llm.engine import GGUFChatModel
+
+    class LocalFake(RecordingFake, GGUFChatModel):
+        """The fake behind the local engines' class."""
+
+    local = LocalFake(["Why did Armenia cancel?"], model_path="x.gguf", options=[])
+    remote = RecordingFake(["Why did Armenia cancel?"], options=[])
+    for llm in (local, remote):
+        condense_question([("What did Armenia do?", "It cancelled.")], "Why did it?", llm)
+    assert local.options == [{"max_tokens": 64}] and remote.options == [{}]

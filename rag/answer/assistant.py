@@ -141,14 +141,15 @@ class Assistant:
                        timings: dict[str, float]) -> float | None:
         """The model's P(yes) that the passages state the answer, asked with the answer prompt itself (so the
         answer then reuses its KV cache); None when disabled or the model gives no token probabilities."""
-        probabilities = getattr(llm, "token_probabilities", None)
-        if self.settings.answer.answerable_threshold <= 0 or probabilities is None:
+        from ..llm.protocols import TokenProbabilities
+
+        if self.settings.answer.answerable_threshold <= 0 or not isinstance(llm, TokenProbabilities):
             return None
         from ..llm.calls import call_errors_as_llm_error
 
+        messages = answerable_messages(question, passages, self.settings.answer.prompts_dir)
         with _timed(timings, "answerable"), call_errors_as_llm_error(self.settings.llm):
-            p = yes_share(probabilities(answerable_messages(question, passages, self.settings.answer.prompts_dir),
-                                        ["yes", "no"]))
+            p = yes_share(llm.token_probabilities(messages, ["yes", "no"]))
         return round(p, 4) if p is not None else None
 
     def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,

@@ -64,12 +64,13 @@ def condense_question(
 ) -> str:
     """Rewrite a follow-up question as a standalone one using the chat history; the question itself on failure."""
     from ..llm.calls import call_errors_as_llm_error
+    from ..llm.engine import GGUFChatModel
 
     if not normalise_history(history):
         return question.strip()
     folder = settings.answer.prompts_dir if settings else None
     messages = condense_messages(history, question, folder)
-    limit = {"max_tokens": CONDENSE_TOKENS} if getattr(llm, "_llm_type", "") == "llama-cpp" else {}
+    limit = {"max_tokens": CONDENSE_TOKENS} if isinstance(llm, GGUFChatModel) else {}  # providers: their own cap
     with call_errors_as_llm_error(settings.llm if settings else None):
         reply = llm.invoke(messages, **limit).text
     return _standalone_from(reply, question)
