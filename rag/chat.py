@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from . import terminal
-from .answer.followup import follow_up_history
+from .answer.followup import history_pairs
 from .errors import RagError
 
 if TYPE_CHECKING:
@@ -116,8 +116,8 @@ def _answer_one(assistant: Assistant, question: str, answers: list[Answer], inte
         shown.append(text)
         typer.echo(text, nl=False)
 
-    history = follow_up_history(answers, question)
-    result = assistant.ask(question, history=history or None, on_token=on_token,
+    # the assistant condenses follow-ups by the one rule every face shares (rag/answer/followup.py)
+    result = assistant.ask(question, history=history_pairs(answers) or None, on_token=on_token,
                            on_evidence=terminal.print_evidence if interactive else None)
     if result.standalone_question:
         typer.secho(f"(searched for: {result.standalone_question})", dim=True, err=True)

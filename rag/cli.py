@@ -112,15 +112,20 @@ def search(
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show the passages that best match a question."""
+    """Show the passages that best match a question (time words steer them as they steer `rag ask`)."""
+    from .search.pipeline import retrieve
     from .search.retriever import Filters, Retriever
 
     _check_question(question)
     settings = _settings(index=index_dir, **{"retrieve.k": k, "retrieve.mode": mode})
-    passages = Retriever(settings).search(question, filters=Filters(source, since, until))
+    found = retrieve(Retriever(settings), question, settings.retrieve.k, filters=Filters(source, since, until))
+    passages = found.passages
     if json_out:
-        typer.echo(json.dumps({"question": question, "passages": [p.to_dict() for p in passages]}, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"question": question, "passages": [p.to_dict() for p in passages],
+                               "time_scope": found.time_scope}, indent=2, ensure_ascii=False))
         return
+    if found.time_scope and found.time_scope["actions"]:
+        typer.secho(f"(time words: {'; '.join(found.time_scope['actions'])})", dim=True, err=True)
     if not passages:
         typer.echo("No matching passages.")
     for n, p in enumerate(passages, start=1):

@@ -11,7 +11,8 @@ import sys
 import pytest
 from langchain_core.messages import BaseMessage
 
-from rag.answer.assistant import Assistant, answer, condense_question
+from rag.answer.assistant import Assistant, answer
+from rag.answer.followup import condense_question
 from rag.text import normalise
 from rag.errors import ConfigError, RagError
 from tests.fakes import FakeChatModel
@@ -428,3 +429,26 @@ def test_evidence_comes_first_verified_and_before_any_token(retriever, seed_inde
         passage = result.passages[c.n - 1]
         assert passage.original_slice(c.start, c.end) == c.quote
     assert any("CSTO refused to help" in c.quote for c in shown)
+
+
+class RecordingFake(FakeChatModel):
+    """A fake chat model that also records the options each call was made with."""
+
+    options: list[dict] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.options.append(kwargs)
+        return super()._generate(messages, stop, run_manager)
+
+
+def test_condensing_caps_the_reply_of_local_gguf_models_only() -> None:
+    from rag.llm.engine import GGUFChatModel
+
+    class LocalFake(RecordingFake, GGUFChatModel):
+        """The fake behind the local engines' class."""
+
+    local = LocalFake(["Why did Armenia cancel?"], model_path="x.gguf", options=[])
+    remote = RecordingFake(["Why did Armenia cancel?"], options=[])
+    for llm in (local, remote):
+        condense_question([("What did Armenia do?", "It cancelled.")], "Why did it?", llm)
+    assert local.options == [{"max_tokens": 64}] and remote.options == [{}]

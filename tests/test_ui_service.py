@@ -6,7 +6,7 @@ import pytest
 
 from rag.errors import ConfigError, IndexNotFoundError, RagError
 from tests.fakes import FakeChatModel
-from rag.answer.followup import follow_up_history, looks_like_follow_up
+from rag.answer.followup import history_pairs, looks_like_follow_up
 from rag.ui.service import UPLOADS, RagService, safe_filename
 
 from .conftest import CORPUS
@@ -177,11 +177,14 @@ def test_follow_up_retrieves_for_the_condensed_question(seed_index, hash_embedde
                          "Kyrgyzstan postponed CSTO exercises [1]."])
     service = RagService(seed_index, embedder=hash_embedder, llm=llm)
     follow_up = "And what did Kyrgyzstan do?"
-    answer = service.ask(follow_up, follow_up_history(earlier, follow_up))
+    answer = service.ask(follow_up, history_pairs(earlier))
     assert answer.standalone_question == "What did Kyrgyzstan do about CSTO military exercises?"
     assert "Armenia cancel CSTO exercises" in llm.calls[0][-1].text  # the condense prompt saw the history
     assert any("postponed planned military exercises" in p.text for p in answer.passages)
-    assert follow_up_history(earlier, "Which countries make up Central Asia?") == []
+    llm.calls.clear()
+    llm.replies.append("Central Asia is made up of five countries [1].")
+    fresh = service.ask("Which countries make up Central Asia?", history_pairs([*earlier, answer]))
+    assert fresh.standalone_question is None and "condense" not in fresh.timings and len(llm.calls) == 1
 
 
 # ---------------------------------------------------------------- launching

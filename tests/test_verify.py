@@ -139,3 +139,12 @@ def test_lists_are_not_split_into_clauses() -> None:
     listed = "Central Asia is made up of Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan, and Uzbekistan"
     assert clauses(listed) == [listed]
     assert len(clauses("Kyrgyzstan postponed the drills on its soil; Tajikistan hosted the summit in May")) == 2
+
+
+def test_token_probabilities_is_a_declared_protocol() -> None:
+    from rag.llm.protocols import TokenProbabilities
+    from rag.llm.xllama import XLlamaChatModel
+
+    local = XLlamaChatModel(model_path="unused.gguf", model_name="unused")  # nothing loads until it is asked
+    assert isinstance(local, TokenProbabilities) and isinstance(ProbabilityModel([]), TokenProbabilities)
+    assert not isinstance(FakeChatModel([]), TokenProbabilities)

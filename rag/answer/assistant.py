@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +16,9 @@ from .repair import repair_citations
 from .verify import SupportJudge, judge_claims, quotes_text
 from ..config import Settings
 from ..errors import RagError
-from .prompts import answer_messages, condense_messages, normalise_history
+from ..search.pipeline import retrieve
+from .followup import needs_condensing, standalone_question
+from .prompts import answer_messages
 from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import tidy_text, with_markers
 from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 TokenCallback = Callable[[str], None]
 EvidenceCallback = Callable[[list[Citation]], None]
-StageCallback = Callable[[str], None]  # "searching", "evidence", "writing", "checking", "done"
+StageCallback = Callable[[str], None]  # "follow-up", "searching", "evidence", "writing", "checking", "done"
 
 
 @contextmanager
@@ -99,15 +100,15 @@ class Assistant:
         stage = on_stage or (lambda name: None)
         started, timings = time.perf_counter(), {}
         llm = self.llm  # a bad model spec fails here, before any retrieval work
-        standalone = self._standalone(question, history, llm, timings)
+        standalone = self._standalone(question, history, llm, stage, timings)
         stage("searching")
-        with _timed(timings, "retrieve"):  # time words ("latest", "in 2022") steer retrieval
-            candidates, time_scope = news.search(self.retriever, standalone, self._candidates, filters)
+        with _timed(timings, "retrieve"):  # the one retrieval path: time words ("latest", "in 2022") steer it
+            found = retrieve(self.retriever, standalone, self._candidates, filters=filters)
         with _timed(timings, "judge"):  # which candidates state the answer: the model reads only those
-            gate = choose_passages(standalone, candidates, self.passage_judge, self.settings.answer)
+            gate = choose_passages(standalone, found.passages, self.passage_judge, self.settings.answer)
         result = Answer(question=question, answer="", refused=False, passages=gate.passages, model=self.model_name,
                         standalone_question=standalone if standalone != question.strip() else None,
-                        time_scope=time_scope, answerability=gate.best)
+                        time_scope=found.time_scope, answerability=gate.best)
         evidence = Evidence(gate.passages, self.retriever.embedder)
         if gate.reason:
             _decline(result, gate.reason, on_token)
@@ -150,12 +151,13 @@ class Assistant:
         return self._passage_judge if self.settings.answer.gate else None
 
     def _standalone(self, question: str, history: Sequence[Any] | None, llm: BaseChatModel,
-                    timings: dict[str, float]) -> str:
+                    stage: StageCallback, timings: dict[str, float]) -> str:
         """The question to search for: a follow-up rewritten with the conversation, else the question itself."""
-        if not (history and normalise_history(history)):
+        if not needs_condensing(history, question):
             return question.strip()
+        stage("follow-up")
         with _timed(timings, "condense"):
-            return condense_question(history, question, llm, self.settings)
+            return standalone_question(history, question, llm, self.settings)
 
     def _generate(
         self,
@@ -280,38 +282,3 @@ def answer(
     `callbacks`: on_token, on_evidence, on_stage, as for Assistant.ask."""
     return Assistant(settings, retriever=retriever, llm=llm, judge=judge).ask(question, history=history, filters=filters,
                                                                   **callbacks)
-
-
-def condense_question(
-    history: Sequence[Any], question: str, llm: BaseChatModel, settings: Settings | None = None
-) -> str:
-    """Rewrite a follow-up question as a standalone one using the chat history; the question itself on failure."""
-    from ..llm.calls import call_errors_as_llm_error
-
-    if not normalise_history(history):
-        return question.strip()
-    folder = settings.answer.prompts_dir if settings else None
-    messages = condense_messages(history, question, folder)
-    limit = {"max_tokens": 64} if getattr(llm, "_llm_type", "") == "llama-cpp" else {}
-    with call_errors_as_llm_error(settings.llm if settings else None):
-        reply = llm.invoke(messages, **limit).text
-    return _standalone_from(reply, question)
-
-
-def _standalone_from(reply: str, question: str) -> str:
-    """The first line of a condense reply, stripped of labels and quotes; the original if it looks wrong."""
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
-    line = (
-        re.sub(
-            r"^[\s*_]*(?:standalone question|question|rewritten question)[\s*_]*:[\s*_]*",
-            "",
-            lines[0] if lines else "",
-            flags=re.IGNORECASE,
-        )
-        .strip()
-        .strip("\"'“”*_")
-        .strip()
-    )
-    if not line or is_refusal(line) or len(line) > max(300, 3 * len(question)):
-        return question.strip()
-    return line

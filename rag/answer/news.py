@@ -1,43 +1,13 @@
-"""News-aware answers: time words steer retrieval; citations carry date and outlet; the answer says which date it
-speaks from (`as_of`), how many independent sources back each claim, and where the sources disagree.
+"""News-aware answers: citations carry date and outlet; the answer says which date it speaks from (`as_of`), how
+many independent sources back each claim, and where the sources disagree. (Time words steer retrieval in
+rag/search/pipeline.py, the one path every face retrieves through.)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ..ingest.outlets import source_key
-from ..search.timescope import boost_recent, read_time_scope
 from ..types import Answer, Citation, Passage, RefusalReason
 from .disagree import find_disagreements
-
-if TYPE_CHECKING:
-    from ..search import Filters, Searcher
-
-RECENT_POOL = 3  # for "latest"/"now" questions, candidates fetched per passage shown, then re-ranked by date
-
-
-def search(retriever: Searcher, question: str, k: int,
-           filters: Filters | None) -> tuple[list[Passage], dict[str, Any] | None]:
-    """Passages for a question, its time words applied (recency boost, period filter); and what was done."""
-    scope = read_time_scope(question)
-    if scope is None:
-        return retriever.search(question, k=k, filters=filters), None
-    fetch = k * RECENT_POOL if scope.recent else k
-    passages: list[Passage] = []
-    if scope.since or scope.until:
-        period = f"{scope.since or 'any date'} to {scope.until or 'any date'}"
-        passages = retriever.search(question, k=fetch, filters=scope.narrow(filters))
-        scope.actions.append(f"only documents published {period}" if passages
-                             else f"no document published {period} matches: searched all dates")
-    if not passages:
-        passages = retriever.search(question, k=fetch, filters=filters)
-    if scope.recent:
-        dated = any(p.date for p in passages)
-        passages = boost_recent(passages)
-        scope.actions.append("newer sources preferred (recency boost)" if dated
-                             else "no retrieved source is dated: recency could not be applied")
-    return passages[:k], scope.to_dict()
 
 
 def annotate(result: Answer, question: str) -> None:

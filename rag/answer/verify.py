@@ -49,13 +49,13 @@ class ModelJudge:
     def support(self, question: str, claim: str, evidence: str) -> float:
         """Probability that `evidence` supports `claim` (1.0/0.0 for models without token probabilities)."""
         from ..llm.calls import call_errors_as_llm_error
+        from ..llm.protocols import TokenProbabilities
 
         messages = render_template("verify", self.prompts_dir, question=neutralise(question), claim=neutralise(claim),
                                    evidence=neutralise(evidence))
         with call_errors_as_llm_error(self.settings):
-            probabilities = getattr(self.llm, "token_probabilities", None)
-            if probabilities is not None:
-                return yes_share(probabilities(messages, ["yes", "no"])) or 0.0
+            if isinstance(self.llm, TokenProbabilities):
+                return yes_share(self.llm.token_probabilities(messages, ["yes", "no"])) or 0.0
             reply = self.llm.invoke(messages).text
         return 1.0 if re.match(r"\W*yes\b", reply, re.IGNORECASE) else 0.0
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..answer.followup import role_turns
 from ..errors import RagError
 from ..types import Answer
 from . import openai_format as fmt
@@ -40,7 +41,7 @@ class SearchRequest(BaseModel):
     """A search: the question and how many passages."""
 
     question: str
-    k: int = Field(5, ge=1, le=100)
+    k: int | None = Field(None, ge=1, le=100, description="passages returned (default: the retrieve.k setting, 5)")
     mode: str | None = None
     source: str | None = None
     since: str | None = None
@@ -103,10 +104,10 @@ def create_app(service: RagService) -> FastAPI:
             raise RagError("the last message must be a user message with a question")
         gate.enter()
         if request.stream:
-            return StreamingResponse(_guarded(gate, _stream(service, question, history, request.model)),
+            return StreamingResponse(_guarded(gate, _stream(service, question, role_turns(history), request.model)),
                                      media_type="text/event-stream")
         try:
-            return fmt.completion(service.ask(question, history), request.model)
+            return fmt.completion(service.ask(question, role_turns(history)), request.model)
         finally:
             gate.leave()
 
@@ -114,19 +115,21 @@ def create_app(service: RagService) -> FastAPI:
     def ask(request: AskRequest) -> dict[str, Any]:
         gate.enter()
         try:
-            return service.ask(request.question, request.history).to_dict()
+            return service.ask(request.question, role_turns(request.history)).to_dict()
         finally:
             gate.leave()
 
     @app.post("/v1/search", dependencies=[Depends(auth)])
     def search(request: SearchRequest) -> dict[str, Any]:
         from ..search.filters import Filters
+        from ..search.pipeline import retrieve
 
         if not request.question.strip():
             raise RagError("the question is empty")
-        passages = service.retriever().search(request.question, k=request.k, mode=request.mode,
-                                              filters=Filters(request.source, request.since, request.until))
-        return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(passages, start=1)]}
+        found = retrieve(service.retriever(), request.question, request.k or service.settings.retrieve.k,
+                         mode=request.mode, filters=Filters(request.source, request.since, request.until))
+        return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(found.passages, start=1)],
+                "time_scope": found.time_scope}
 
     @app.get("/v1/documents", dependencies=[Depends(auth)])
     def documents() -> dict[str, Any]:
@@ -177,7 +180,7 @@ def _guarded(gate: Gate, events: Iterator[str]) -> Iterator[str]:
         gate.leave()
 
 
-def _stream(service: RagService, question: str, history: list[tuple[str, str]], model: str) -> Iterator[str]:
+def _stream(service: RagService, question: str, history: list[dict[str, str]], model: str) -> Iterator[str]:
     """Server-sent events: evidence first (in `rag`), then the CHECKED answer's text, then citations in `rag`.
 
     Only text that passed the claim check is sent as content, so a client that ignores `rag` never shows a

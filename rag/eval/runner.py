@@ -70,11 +70,14 @@ class Evaluator:
         return row
 
     def retrieve(self, item: GoldItem) -> list[Passage]:
-        """Ranked passages deep enough for @10 metrics (and ~10 documents for source-level sets)."""
+        """Ranked passages deep enough for @10 metrics (and ~10 documents for source-level sets), found as every face
+        finds them (time words applied): their top is what answer() shows the model."""
+        from ..search.pipeline import retrieve
+
         depth = max(self.options.k, 10)
         if item.relevant_sources:
             depth = max(depth, SOURCE_DEPTH)
-        return self.retriever.search(item.question, k=min(depth, 100), mode=self.options.mode)
+        return retrieve(self.retriever, item.question, min(depth, 100), mode=self.options.mode).passages
 
     def covered_quotes(self, passage: Passage, item: GoldItem) -> set[int]:
         """Gold evidence quotes held by a passage."""

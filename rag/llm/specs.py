@@ -15,6 +15,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from ..config import LLMSettings
 from ..errors import ConfigError, ModelLoadError
+from .engine import GGUFChatModel
 from .local import MODEL_NAME, LlamaCppChatModel, assemble_local_model, default_threads, require_llama_cpp
 
 ACCEPTED_SPECS = (
@@ -232,9 +233,8 @@ def model_label(settings: LLMSettings) -> str:
 
 def chat_model_label(model: BaseChatModel) -> str:
     """Short name of a chat model built elsewhere and passed in (tests, the UI, evaluation)."""
-    kind = getattr(model, "_llm_type", "")
     name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
-    return f"local:{name}" if kind in ("llama-cpp", "xllamacpp") else name
+    return f"local:{name}" if isinstance(model, GGUFChatModel) else name
 
 
 def first_line(exc: BaseException, limit: int = 300) -> str:

@@ -158,9 +158,9 @@ def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int)
     extras = _card_extras(passage, citations)
     first = next((c for c in citations if c.verified), None)
     at = (first.start, first.end) if first else (passage.start, passage.end)
-    dups = getattr(passage, "duplicate_origins", None) or passage.duplicates
+    dups = passage.duplicates
     also = f'<span class="rag-note">also reported by {esc(", ".join(dups))}</span>' if dups else ""
-    meta = meta_line(getattr(passage, "outlet", None), passage.date, passage.source, (passage.start, passage.end))
+    meta = meta_line(passage.outlet, passage.date, passage.source, (passage.start, passage.end))
     return (f'<article class="rag-card{" rag-cited" if spans else ""}" id="{anchor_id(turn, n)}">'
             + card_head(n, turn, clean_title(passage.title, passage.source), meta, relevance(passage))
             + f'<div class="rag-passage">{highlight(text, spans)}</div>' + "".join(extras)
@@ -180,8 +180,8 @@ def evidence_card(citation: Citation, turn: int, docs: Mapping[str, DocumentRow]
     """A card shown right after retrieval: the passage's best-matching sentence, before the answer exists."""
     doc = docs.get(citation.source) or DocumentRow(id=-1, source=citation.source)
     title = clean_title(doc.title, citation.source)
-    meta = meta_line(getattr(citation, "outlet", None) or doc.outlet,
-                     getattr(citation, "date", None) or doc.date, citation.source, (citation.start, citation.end))
+    meta = meta_line(citation.outlet or doc.outlet, citation.date or doc.date, citation.source,
+                     (citation.start, citation.end))
     return (f'<article class="rag-card rag-early" id="{anchor_id(turn, citation.n)}">'
             + card_head(citation.n, turn, title, meta)
             + f'<div class="rag-passage"><mark class="quote-verified" title="found verbatim in the file">'
@@ -208,11 +208,11 @@ def _outside_quote(citation: Citation) -> str:
 def disagreements_html(answer: Answer, turn: int) -> str:
     """'Sources disagree' box: each value the sources give, with its quote and where it comes from ('' if none)."""
     items = []
-    for d in getattr(answer, "disagreements", None) or []:
+    for d in answer.disagreements:
         values = []
         for v in d.values:
             c = v.citation
-            who = ", ".join(x for x in (getattr(c, "outlet", None), nice_date(getattr(c, "date", None))) if x)
+            who = ", ".join(x for x in (c.outlet, nice_date(c.date)) if x)
             also = f" (also {plural(len(v.also), 'other document')})" if v.also else ""
             values.append(f'<li><b>{esc(v.value)}</b> <a class="rag-cite" href="#{anchor_id(turn, c.n)}">[{c.n}]</a>'
                           f' {esc(who)}{also}: “{esc(c.quote)}”</li>')
@@ -232,7 +232,7 @@ def render_sources(answer: Answer, turn: int = 1) -> str:
     parts = [f'<div class="turn-title">Sources for “{esc(answer.question)}”</div>']
     if answer.standalone_question:
         parts.append(f'<div class="rag-note">searched for “{esc(answer.standalone_question)}”</div>')
-    actions = (getattr(answer, "time_scope", None) or {}).get("actions") or []
+    actions = (answer.time_scope or {}).get("actions") or []
     if actions:
         parts.append(f'<div class="rag-note">time words in the question: {esc("; ".join(actions))}</div>')
     parts.append(disagreements_html(answer, turn))

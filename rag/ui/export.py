@@ -26,8 +26,8 @@ def _source_line(citation: Citation, answer: Answer) -> str:
     """'[n] Title — Outlet, 13 Oct 2023 — file.txt, characters a–b' for a citation."""
     passage = answer.passages[citation.n - 1] if 0 < citation.n <= len(answer.passages) else None
     title = clean_title(passage.title if passage else "", citation.source)
-    outlet = getattr(citation, "outlet", None) or (getattr(passage, "outlet", None) if passage else None)
-    when = getattr(citation, "date", None) or (passage.date if passage else None)
+    outlet = citation.outlet or (passage.outlet if passage else None)
+    when = citation.date or (passage.date if passage else None)
     who = ", ".join(x for x in (outlet, nice_date(when)) if x)
     where = f"`{file_label(citation.source)}`, characters {citation.start}–{citation.end}"
     return f"**[{citation.n}]** {_md(title)}" + (f" — {_md(who)}" if who else "") + f" — {where}"
@@ -39,9 +39,8 @@ def _claims(answer: Answer) -> list[str]:
     for check in answer.claims:
         if check.supported:
             verdict = "supported" if check.support is None else f"supported (judge {check.support:.2f})"
-            trimmed = getattr(check, "trimmed", None) or []
-            cut = "".join(f" ~~{_md(clause)}~~ *(removed: not in its quote)*" for clause in trimmed)
-            lines.append(f"- *{verdict}*: {_md(getattr(check, 'shown', '') or check.sentence)}{cut}")
+            cut = "".join(f" ~~{_md(clause)}~~ *(removed: not in its quote)*" for clause in check.trimmed)
+            lines.append(f"- *{verdict}*: {_md(check.shown or check.sentence)}{cut}")
         else:
             verdict = f"removed: {check.reason or 'not supported by its quote'}"
             lines.append(f"- *{verdict}*: ~~{_md(check.sentence)}~~")
@@ -67,7 +66,7 @@ def turn_markdown(answer: Answer, number: int) -> str:
             status = "" if citation.verified else " *(quote not found in the file)*"
             lines += [_source_line(citation, answer) + status, "", _quote_block(citation.quote), ""]
     facts = [f"model {answer.model}" if answer.model else "",
-             f"as of {nice_date(answer.as_of)}" if getattr(answer, "as_of", None) else "",
+             f"as of {nice_date(answer.as_of)}" if answer.as_of else "",
              f"{answer.timings['total']:.1f} s" if "total" in answer.timings else ""]
     if any(facts):
         lines += ["*" + _md(" · ".join(f for f in facts if f)) + "*", ""]

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..answer.followup import follow_up_history
+from ..answer.followup import history_pairs
 from . import cards, render
 from .export import write_export
 from .service import RagService
@@ -90,20 +90,14 @@ class Handlers:
             return
         session = {**session, "pending": None}
         number = len(session["panels"]) + 1
-        history = follow_up_history(session["answers"], question)
-        turn = Turn(lambda **callbacks: self._ask(question, history, callbacks), self.loader).start()
+        history = history_pairs(session["answers"])  # the assistant decides whether it is a follow-up
+        turn = Turn(lambda **callbacks: self.service.ask(question, history, **callbacks), self.loader).start()
         self.turns[session["id"]] = turn
         try:
             yield from self._follow(turn, question, number, chat, session)
         finally:
             self.turns.pop(session["id"], None)
             self.busy.discard(session["id"])
-
-    def _ask(self, question: str, history: list, callbacks: dict) -> Any:
-        """The service call a turn runs (a follow-up first shows that it is being rewritten)."""
-        if history:
-            callbacks["on_stage"]("follow-up")
-        return self.service.ask(question, history, **callbacks)
 
     def _follow(self, turn: Turn, question: str, number: int, chat: list, session: dict) -> Iterator[tuple]:
         """Yield screen updates while the turn runs, then its final state."""

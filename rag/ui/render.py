@@ -65,7 +65,7 @@ def _verdict(check: ClaimCheck) -> str:
         label = "supported"
         tip = (f"A judge read the quote and found it supports this sentence (probability {check.support:.2f}). "
                "The quote itself was found verbatim in the file.")
-    if getattr(check, "single_source", False):
+    if check.single_source:
         label, tip = label + " · one source", tip + " Only one independent source says this."
     return f'<span class="rag-verdict rag-supported" title="{esc(tip)}">{label}</span>'
 
@@ -78,8 +78,8 @@ def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unv
             text = link_citations(check.sentence, turn, verified, unverified)
             parts.append(f'<span class="rag-claim rag-claim-removed"><del>{text}</del> {_verdict(check)}</span>')
             continue
-        text = link_citations(getattr(check, "shown", "") or check.sentence, turn, verified, unverified)
-        trimmed = getattr(check, "trimmed", None) or []
+        text = link_citations(check.shown or check.sentence, turn, verified, unverified)
+        trimmed = check.trimmed
         cut = "".join(f' <del class="rag-trimmed">{esc(clause)}</del>' for clause in trimmed)
         if trimmed:
             cut += (' <span class="rag-verdict rag-removed" title="Cut from the sentence above: its quote does not '
@@ -138,7 +138,7 @@ def _backing_parts(answer: Answer, verified: set[int], unverified: set[int]) -> 
 def _context_parts(answer: Answer) -> list[str]:
     """Where an answer comes from: as-of date, the condensed question, the model and the time taken."""
     parts = []
-    if getattr(answer, "as_of", None):
+    if answer.as_of:
         parts.append(f"as of {esc(nice_date(answer.as_of))}")
     if answer.standalone_question and answer.standalone_question.strip() != answer.question.strip():
         parts.append(f"searched for: “{esc(answer.standalone_question)}”")

@@ -134,9 +134,10 @@ class RagService:
 
     # ------------------------------------------------------------ questions
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (),
+    def ask(self, question: str, history: Sequence[Any] = (),
             on_token: Callable[[str], None] | None = None, **callbacks: Any) -> Answer:
-        """Answer a question (a follow-up when history is given) with the shared models.
+        """Answer a question with the shared models; one that leans on `history` (earlier (question, answer) pairs or
+        {'role', 'content'} messages) is condensed with it first.
 
         `callbacks`: on_evidence and on_stage, as for Assistant.ask."""
         from ..answer.assistant import answer

@@ -1,0 +1,55 @@
+"""One retrieval path: what a question retrieves, decided once for every face (`rag search`, `rag ask`, chat,
+the web UI, the API's /v1/search and chat completions, and evaluation's retrieval metrics).
+
+Time words steer it: "latest", "now" re-rank a pool of candidates by publication date; "in 2022", "before March
+2023" narrow the dates searched (all dates again when none matches). k only cuts the ranking: the top 4 are the
+first 4 of the top 10, so a face showing fewer passages shows the same ones, in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .timescope import boost_recent, read_time_scope
+
+if TYPE_CHECKING:
+    from ..types import Passage
+    from . import Filters, Searcher
+
+RECENT_POOL = 15  # for "latest"/"now" questions, the candidates re-ranked by date (whatever k a face asks for)
+
+
+@dataclass
+class Retrieval:
+    """What a question retrieved: passages best first, and what its time words did (None when it has none)."""
+
+    passages: list[Passage]
+    time_scope: dict[str, Any] | None = None
+
+
+def retrieve(retriever: Searcher, question: str, k: int, *, mode: str | None = None,
+             filters: Filters | None = None) -> Retrieval:
+    """The top-k passages for a question, its time words applied (period filter, recency boost), and what was done.
+
+    mode: dense, lexical or hybrid (default: the retriever's setting). filters: the user's own source and date
+    restrictions; a period the question names is laid over them."""
+    scope = read_time_scope(question)
+    if scope is None:
+        return Retrieval(retriever.search(question, k=k, mode=mode, filters=filters))
+    fetch = max(k, RECENT_POOL) if scope.recent else k
+    passages: list[Passage] = []
+    if scope.since or scope.until:
+        period = f"{scope.since or 'any date'} to {scope.until or 'any date'}"
+        passages = retriever.search(question, k=fetch, mode=mode, filters=scope.narrow(filters))
+        scope.actions.append(f"only documents published {period}" if passages
+                             else f"no document published {period} matches: searched all dates")
+    if not passages:
+        passages = retriever.search(question, k=fetch, mode=mode, filters=filters)
+    if scope.recent:
+        dated = any(p.date for p in passages[:RECENT_POOL])
+        # Only the pool is re-ranked, so the order of the top does not depend on how deep a face looks.
+        passages = boost_recent(passages[:RECENT_POOL]) + passages[RECENT_POOL:]
+        scope.actions.append("newer sources preferred (recency boost)" if dated
+                             else "no retrieved source is dated: recency could not be applied")
+    return Retrieval(passages[:k], scope.to_dict())
