@@ -185,8 +185,8 @@ def test_format_answer_links_markers_and_reports_status():
 
 
 def test_format_refusal_says_why_it_declined():
-    out = render.format_answer(_answer(answer=REFUSAL, refused=True, citations=[], refusal_reason="low_score"), turn=1)
-    assert REFUSAL in out and "declined: no passage is close enough" in out
+    out = render.format_answer(_answer(answer=REFUSAL, refused=True, citations=[], refusal_reason="unanswerable"), turn=1)
+    assert REFUSAL in out and "declined: the judge found no retrieved passage that states the answer" in out
 
 
 def test_panel_keeps_latest_turn_open_and_earlier_turns_collapsed():
@@ -330,12 +330,12 @@ def test_conversation_exports_as_markdown_with_verdicts_quotes_and_sources():
     answer = _claims_answer()
     answer.passages[0].title, answer.passages[0].outlet = "Drills *cancelled*", "Herald"
     markdown = conversation_markdown([answer, _answer(question="Second?", answer=REFUSAL, refused=True,
-                                                      citations=[], refusal_reason="low_score")], index="idx")
+                                                      citations=[], refusal_reason="unanswerable")], index="idx")
     assert "## 1. Why \\<did\\> Armenia cancel?" in markdown and "## 2. Second?" in markdown
     assert "- *supported (judge 0.93)*: Armenia cancelled the drills [1]." in markdown
     assert "- *removed: no quote backs it*: ~~Paris expected a reconciliation.~~" in markdown
     assert "**[1]** Drills \\*cancelled\\* — Herald — `doc.txt`, characters" in markdown
-    assert "> cancelled\\</b\\> the CSTO drills" in markdown and "no passage is close enough" in markdown
+    assert "> cancelled\\</b\\> the CSTO drills" in markdown and "no retrieved passage that states the answer" in markdown
 
 
 def test_css_gives_highlights_and_cards_their_own_dark_colours():
