@@ -19,7 +19,7 @@ from ..errors import RagError
 from ..search.pipeline import retrieve
 from .followup import needs_condensing, standalone_question
 from .prompts import answer_messages
-from .reply import ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
+from .reply import ParsedReply, ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
 from ..text import tidy_text, with_markers
 from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
 
@@ -189,11 +189,7 @@ class Assistant:
             _decline(result, RefusalReason.MODEL, None)
             return
         result.dropped_citations = parsed.dropped
-        if not parsed.cited and parsed.quotes:  # quotes given but no [n] in the text: cite them at the end
-            quotes = parsed.quotes
-            parsed = parse_reply(with_markers(parsed.text, list(quotes)), len(result.passages))
-            parsed.quotes = quotes
-        text, claims = ground_claims(parsed, evidence, question)
+        text, claims = ground_claims(_cite_unmarked_quotes(parsed, len(result.passages)), evidence, question)
         if not any(claim.citations for claim in claims):
             _decline(result, RefusalReason.NO_CITATION, None)
             return
@@ -204,9 +200,7 @@ class Assistant:
         if not kept:
             _decline(result, RefusalReason.UNSUPPORTED, None)
             return
-        for claim, check in zip(claims, result.claims):
-            text = text.replace(claim.sentence, check.shown if check.supported else "", 1)
-        result.answer = tidy_text(text)
+        result.answer = _checked_text(text, claims, result.claims)
         result.citations = list({(c.n, c.start, c.end): c for claim in kept for c in claim.citations}.values())
 
     def _repair(self, text: str, claims: list[GroundedClaim], result: Answer, evidence: Evidence,
@@ -242,6 +236,23 @@ class Assistant:
 def _numbers(claim: GroundedClaim) -> list[int]:
     """The passage numbers a claim cites."""
     return list(dict.fromkeys(c.n for c in claim.citations))
+
+
+def _cite_unmarked_quotes(parsed: ParsedReply, count: int) -> ParsedReply:
+    """A reply that gives quotes but no [n] in its text, with the quotes' passages cited at its end."""
+    if parsed.cited or not parsed.quotes:
+        return parsed
+    quotes = parsed.quotes
+    cited = parse_reply(with_markers(parsed.text, list(quotes)), count)
+    cited.quotes = quotes
+    return cited
+
+
+def _checked_text(text: str, claims: list[GroundedClaim], checks: list[ClaimCheck]) -> str:
+    """The answer as shown: each claim as its check shows it (trimmed), unsupported ones removed."""
+    for claim, check in zip(claims, checks):
+        text = text.replace(claim.sentence, check.shown if check.supported else "", 1)
+    return tidy_text(text)
 
 
 def _cited_text(claim: GroundedClaim, passages: list[Passage]) -> str:
