@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dump", type=Path, help="write each calibration pair's kind, label and score here (JSONL)")
     parser.add_argument("--figures-only", action="store_true",
                         help="recompute the calibration figures, manifest and card of the model already in --out")
     args = parser.parse_args()
@@ -270,6 +271,10 @@ def main() -> None:
 
     scores = CrossEncoder(args.out).scores([(p.first, p.second) for p in calibration]).tolist()
     manifest["calibration"] = figures(calibration, scores) | {"pairs": len(calibration)}
+    if args.dump:  # every calibration pair's score, to choose thresholds on (never shipped)
+        with open(args.dump, "w", encoding="utf-8") as handle:
+            for pair, score in zip(calibration, scores):
+                handle.write(json.dumps({"kind": pair.kind, "label": pair.label, "score": score}) + "\n")
     write_manifest(args.out, manifest)
     (args.out / "MODEL_CARD.md").write_text(model_card(manifest, onnx_path), encoding="utf-8")
     print(json.dumps(manifest["calibration"], indent=1))
