@@ -194,7 +194,7 @@ class Assistant:
             _decline(result, RefusalReason.NO_CITATION, None)
             return
         result.claims = self._check(claims, result.passages, question)
-        if not all(check.supported for check in result.claims) and self.settings.answer.check_claims:
+        if self.settings.answer.repair_citations and not all(c.supported for c in result.claims):
             text, claims = self._repair(text, claims, result, evidence, question)
         kept = [claim for claim, check in zip(claims, result.claims) if check.supported]
         if not kept:
