@@ -27,6 +27,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_holds_prompts_and_ui(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"rag/prompts/answer.md", "rag/prompts/condense.md", "rag/ui/app.py", "rag/ui/render.py"} <= names
+    assert {f"rag/judge/model/{n}" for n in ("judge.onnx", "tokenizer.json", "manifest.json", "MODEL_CARD.md")} <= names
     assert not any(n.startswith("tests/") for n in names)
 
 
