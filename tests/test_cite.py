@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import Evidence, select_sentence, verify_quote
-from rag.answer.ground import ground
+from rag.answer.evidence import Evidence, verify_quote
+from rag.answer.ground import ground_claims
 from rag.answer.verify import unsupported_numbers
 from rag.answer.reply import ParsedReply, is_paraphrased_refusal, is_refusal, parse_reply
 from rag.text import clean_quote, normalise, normalise_with_map, sentence_spans
@@ -17,6 +17,12 @@ from .conftest import CORPUS, HashEmbedder
 DOC_001 = "001_8616b1cfa831146b.txt"
 DOC_002 = "002_838f15288c1da675.txt"
 
+
+
+def ground(parsed: ParsedReply, evidence: Evidence, question: str = ""):
+    """The answer text and its claims' citations, each (passage, span) once."""
+    text, claims = ground_claims(parsed, evidence, question)
+    return text, list({(c.n, c.start, c.end): c for claim in claims for c in claim.citations}.values())
 
 def _original(name: str) -> str:
     return (CORPUS / name).read_text(encoding="utf-8")
@@ -197,12 +203,10 @@ def test_sentence_spans_keep_abbreviations_together() -> None:
 def test_select_sentence_picks_the_supporting_sentence() -> None:
     original = _original(DOC_002)
     passage = _passage_around(DOC_002, "Armenia, after the CSTO refused", before=400, after=400)
-    span = select_sentence(
-        "Armenia cancelled the exercises because the CSTO refused to help against Azerbaijan",
-        passage,
-        HashEmbedder(),
-    )
-    assert span is not None
+    claim = "Armenia cancelled the exercises because the CSTO refused to help against Azerbaijan"
+    evidence = Evidence([passage], HashEmbedder())
+    cited = evidence.cite(evidence.best(claim, "", 1), claim)
+    span = cited.start, cited.end
     chosen = original[span[0] : span[1]]
     assert "CSTO refused to help" in chosen and "Azerbaijan" in chosen
     assert passage.start <= span[0] < span[1] <= passage.end

@@ -245,18 +245,6 @@ def _share(words: set[str], text: str) -> float:
     return len(words & content_words(text)) / len(words) if words else 0.0
 
 
-def select_sentence(
-    claim: str, passage: Passage, embedder: Embedder | None = None, question: str = ""
-) -> tuple[int, int] | None:
-    """Offsets in the file of the sentence of `passage` that best supports `claim` (see Evidence.best)."""
-    evidence = Evidence([passage], embedder)
-    best = evidence.best(claim, question, 1)
-    if best is None:
-        return None
-    citation = evidence.cite(best, claim)
-    return citation.start, citation.end
-
-
 _CLAUSE = re.compile(r"[,;:—–]\s+|[”\"]\s+|\s+[—–]\s+")
 
 

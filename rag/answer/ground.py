@@ -30,16 +30,6 @@ class GroundedClaim:
     citations: list[Citation]
 
 
-def ground(parsed: ParsedReply, evidence: Evidence, question: str = "") -> tuple[str, list[Citation]]:
-    """Answer text and its citations, each (passage, span) once (see ground_claims)."""
-    text, claims = ground_claims(parsed, evidence, question)
-    citations: dict[tuple[int, int, int], Citation] = {}
-    for claim in claims:
-        for c in claim.citations:
-            citations.setdefault((c.n, c.start, c.end), c)
-    return text, list(citations.values())
-
-
 def ground_claims(parsed: ParsedReply, evidence: Evidence, question: str = "") -> tuple[str, list[GroundedClaim]]:
     """Answer text and its claims with their citations. A claim with [n]: the model's quotes verified in passage n,
     else the best sentence of passage n, or of a clearly better passage (whose number then replaces the model's).

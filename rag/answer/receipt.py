@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import RagError
-from ..text import normalise, normalise_with_map
+from ..text import normalise
 from ..types import Answer, Citation, DocumentRow
+from .evidence import verify_quote
 
 if TYPE_CHECKING:
     from ..index.backend import PassageStore
@@ -158,18 +159,10 @@ def _check_quote(q: dict[str, Any], original: str, result: Verification) -> None
     start, end = q["start"], q["end"]
     if normalise(original[start:end]) == normalise(q["quote"]):
         return
-    found = _find(q["quote"], original)
+    found = verify_quote(q["quote"], original)
     where = f"moved to chars {found[0]}-{found[1]}" if found else "no longer in the file"
     result.problems.append(f"{q['source']}: quote [{q['n']}] \"{_short(q['quote'])}\" is no longer at chars "
                            f"{start}-{end}: {where}")
-
-
-def _find(quote: str, original: str) -> tuple[int, int] | None:
-    """The span of `original` holding `quote` by the normalised comparison (whitespace, case, typography)."""
-    needle = normalise(quote)
-    haystack, index = normalise_with_map(original)
-    pos = haystack.find(needle) if needle else -1
-    return (index[pos], index[pos + len(needle) - 1] + 1) if pos >= 0 else None
 
 
 def _short(text: str, width: int = 60) -> str:
