@@ -28,6 +28,7 @@ from .reading import Unchanged, passage_budget, read_candidate, read_files, show
 from .sources import claim_sources
 from .usermeta import DocumentMeta, load_meta, save_meta
 from .writer import IndexContent
+from .distributed import PreparedEmbedder
 
 __all__ = ["IndexReport", "Unchanged", "index_paths", "passage_budget", "read_candidate", "read_files",
            "relabel_index", "update_index"]
@@ -100,7 +101,7 @@ def index_paths(paths: Sequence[str | Path], settings: Settings, embedder: Embed
         try:
             known = {d.path: (d.content_hash, d.source) for d in existing.documents() if d.path} if existing else {}
             if workers or cluster:  # the fan-out hands back items in file order, and an embedder holding their vectors
-                from .distributed import read_on_cluster
+                from .distributed import read_on_cluster  # Dask itself loads only inside it
 
                 items, embedder = read_on_cluster(paths, settings, embedder, known, workers, cluster, progress,
                                                   read_one=read_candidate, budget=passage_budget)
@@ -174,7 +175,8 @@ def _plan(settings: Settings, items: Iterable[Document | Skipped | Unchanged], e
     """(new documents with their passages, ids of documents kept as they are, sources by key before the run)."""
     known = existing.document_ids_by_key() if existing else {}
     new_docs, keep_ids = _triage(items, known, report)
-    chunked = within_budget(new_docs, settings, report.skipped, getattr(embedder, "prepared_chunks", None))
+    prepared = embedder.prepared_chunks if isinstance(embedder, PreparedEmbedder) else None  # read on Dask workers
+    chunked = within_budget(new_docs, settings, report.skipped, prepared)
     new_docs = [doc for doc, _ in chunked]
     keep_ids += _untouched_ids(existing, known, {d.key for d in new_docs} | set(report.seen), roots, prune, report)
     if existing is None and not new_docs:
