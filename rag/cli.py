@@ -351,7 +351,7 @@ def serve(
     except ImportError:
         raise RagError("rag serve needs fastapi and uvicorn: pip install 'rag[serve]'") from None
     from .api.server import check_exposure, serve as run_server
-    from .ui.service import RagService
+    from .service import RagService
 
     settings = _settings(index=index_dir, **{"serve.host": host, "serve.port": port})
     check_exposure(settings.serve.host, settings.serve.api_key)

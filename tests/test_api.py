@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rag.ui.service import RagService
+from rag.service import RagService
 from tests.fakes import FakeChatModel
 
 from .conftest import HashEmbedder

@@ -18,7 +18,7 @@ LAYERS = [
     ("search", {"rag.search"}),
     ("llm", {"rag.llm"}),
     ("answer", {"rag.answer"}),
-    ("faces", {"rag.cli", "rag.__main__", "rag.terminal", "rag.chat", "rag.ui", "rag.api", "rag.eval"}),
+    ("faces", {"rag.cli", "rag.__main__", "rag.terminal", "rag.chat", "rag.service", "rag.ui", "rag.api", "rag.eval"}),
 ]
 
 

@@ -14,7 +14,7 @@ from rag.cli import app
 from rag.eval.gold import GoldItem
 from rag.eval.runner import EvalOptions, Evaluator
 from rag.search.retriever import Retriever
-from rag.ui.service import RagService
+from rag.service import RagService
 from tests.fakes import FakeChatModel
 
 from .conftest import HashEmbedder

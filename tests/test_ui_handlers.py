@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("gradio")
 
 from rag.ui.handlers import Handlers, new_session  # noqa: E402
-from rag.ui.service import RagService  # noqa: E402
+from rag.service import RagService  # noqa: E402
 from tests.test_ui_turns import REPLY, CountingModel  # noqa: E402
 
 QUESTION = "Armenia cancel CSTO exercises"

@@ -10,7 +10,7 @@ import pytest
 from rag.errors import ConfigError
 from rag.index.build import index_paths
 from rag.index.store import IndexStore
-from rag.ui.service import UPLOADS, RagService, check_exposure, is_loopback
+from rag.service import UPLOADS, RagService, check_exposure, is_loopback
 
 from .conftest import CORPUS, HashEmbedder
 from .fakes import FakeChatModel

@@ -7,7 +7,7 @@ import pytest
 from rag.errors import ConfigError, IndexNotFoundError, RagError
 from tests.fakes import FakeChatModel
 from rag.answer.followup import history_pairs, looks_like_follow_up
-from rag.ui.service import UPLOADS, RagService, safe_filename
+from rag.service import UPLOADS, RagService, safe_filename
 
 from .conftest import CORPUS
 
@@ -191,7 +191,7 @@ def test_follow_up_retrieves_for_the_condensed_question(seed_index, hash_embedde
 
 
 def test_auth_setting_parses_user_and_password():
-    from rag.ui.service import parse_auth
+    from rag.service import parse_auth
 
     assert parse_auth(None) is None
     assert parse_auth("ana:s3cr:et") == ("ana", "s3cr:et")
@@ -201,7 +201,7 @@ def test_auth_setting_parses_user_and_password():
 
 
 def test_host_and_port_come_from_options_then_gradio_env_then_settings(settings, monkeypatch):
-    from rag.ui.service import launch_options
+    from rag.service import launch_options
 
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)

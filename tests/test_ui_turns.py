@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from rag.errors import RagError
 from rag.index.backend import open_store
 from rag.text import split_words
-from rag.ui.service import UPLOADS, RagService
+from rag.service import UPLOADS, RagService
 from rag.ui.turns import Loader, Turn
 from tests.fakes import FakeChatModel
 

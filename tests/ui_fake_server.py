@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from rag.config import load_settings
 from rag.text import split_words
-from rag.ui.service import RagService
+from rag.service import RagService
 from tests.fakes import FakeChatModel
 
 LONG = "in detail"

@@ -24,7 +24,7 @@ from ..types import Answer
 from . import openai_format as fmt
 
 if TYPE_CHECKING:
-    from ..ui.service import RagService
+    from ..service import RagService
 
 RETRY_AFTER_SECONDS = 15
 
@@ -255,7 +255,7 @@ def serve(service: RagService, host: str, port: int) -> None:
 
 def check_exposure(host: str, api_key: str | None) -> None:
     """Refuse to listen beyond loopback without an API key: anyone on the network could read the documents."""
-    from ..ui.service import is_loopback
+    from ..service import is_loopback
 
     if not is_loopback(host) and not api_key:
         raise RagError(f"rag serve on {host} would expose your documents: set RAG_SERVE__API_KEY, or use 127.0.0.1")

@@ -20,7 +20,7 @@ from ..errors import RagError  # noqa: E402
 from ..ingest.readers import SUPPORTED_SUFFIXES  # noqa: E402
 from . import render  # noqa: E402
 from .handlers import Handlers, new_session  # noqa: E402
-from .service import RagService, check_exposure, launch_options, parse_auth  # noqa: E402
+from ..service import RagService, check_exposure, launch_options, parse_auth  # noqa: E402
 from .theme import CSS, HEAD, SOURCES_JS  # noqa: E402
 from .turns import Loader, readable  # noqa: E402
 

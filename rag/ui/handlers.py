@@ -15,7 +15,7 @@ import gradio as gr
 from ..answer.followup import history_pairs
 from . import cards, render
 from .export import write_export
-from .service import RagService
+from ..service import RagService
 from .turns import Loader, Turn, readable
 
 log = logging.getLogger("rag.ui")

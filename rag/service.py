@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..errors import ConfigError, IndexNotFoundError, RagError
+from .config import Settings
+from .errors import ConfigError, IndexNotFoundError, RagError
 
 if TYPE_CHECKING:
-    from ..index.embed import Embedder
-    from ..index.build import IndexReport
-    from ..search.retriever import Retriever
-    from ..types import Answer, DocumentRow
+    from .index.embed import Embedder
+    from .index.build import IndexReport
+    from .search.retriever import Retriever
+    from .types import Answer, DocumentRow
 
 UPLOADS = "uploads"
 
@@ -83,7 +83,7 @@ class RagService:
     def embedder(self) -> Embedder:
         """The embedding model (loaded once)."""
         if self._embedder is None:
-            from ..index.embed import embedder_for
+            from .index.embed import embedder_for
 
             e = self.settings.embed
             self._embedder = embedder_for(e)
@@ -95,7 +95,7 @@ class RagService:
             if self._retriever is not None and not self._retriever.store.is_current():
                 self._drop_retriever()  # another process flipped CURRENT: the next question reads the new one
             if self._retriever is None:
-                from ..search.retriever import Retriever
+                from .search.retriever import Retriever
 
                 self._retriever = Retriever(self.settings, embedder=self.embedder())
             return self._retriever
@@ -112,14 +112,14 @@ class RagService:
         """The chat model (built once; a local model loads its weights on first use)."""
         with self._lock:
             if self._llm is None:
-                from ..llm.specs import get_chat_model
+                from .llm.specs import get_chat_model
 
                 self._llm = get_chat_model(self.settings.llm)
             return self._llm
 
     def model_label(self) -> str:
         """Name of the chat model for display (the configured spec's label, or the injected model's name)."""
-        from ..llm.specs import chat_model_label, model_label
+        from .llm.specs import chat_model_label, model_label
 
         injected = self._llm is not None and not self._llm_from_settings
         return chat_model_label(self._llm) if injected else model_label(self.settings.llm)
@@ -140,7 +140,7 @@ class RagService:
         {'role', 'content'} messages) is condensed with it first.
 
         `callbacks`: on_evidence and on_stage, as for Assistant.ask."""
-        from ..answer.assistant import answer
+        from .answer.assistant import answer
 
         if not question.strip():
             raise RagError("the question is empty: type a question first")
@@ -152,7 +152,7 @@ class RagService:
 
     def documents(self) -> list[DocumentRow]:
         """Summary rows of the documents in the current index ([] when there is no index yet)."""
-        from ..index.backend import open_store
+        from .index.backend import open_store
 
         try:  # a fresh look at the live generation: no need to wait for a question being answered
             with open_store(self.settings) as store:  # the embedded index or Milvus (settings.store)
@@ -162,7 +162,7 @@ class RagService:
 
     def upload(self, files: Sequence[str | Path], progress: bool = False) -> UploadResult:
         """Copy files into <index>/uploads under safe names and index them; refuse oversized or unsupported ones."""
-        from ..index.build import read_files, update_index
+        from .index.build import read_files, update_index
 
         with self._lock:
             folder = self._uploads_folder()
@@ -183,7 +183,7 @@ class RagService:
 
     def _uploads_folder(self) -> Path:
         """<index>/uploads, a real folder inside an index folder (never a folder that holds no index)."""
-        from ..index.backend import check_write_folder
+        from .index.backend import check_write_folder
 
         check_write_folder(self.settings)  # never into a folder holding something other than this backend's index
         folder = Path(self.settings.index) / UPLOADS
@@ -193,8 +193,8 @@ class RagService:
 
     def _save_upload(self, file: Path, target: Path) -> Path | str:
         """Copy one upload to `target` (0644, replacing, never following a link there); the saved path or why not."""
-        from ..ingest.files import Unreadable, read_capped
-        from ..ingest.readers import SUPPORTED_NAMES, unsupported_reason
+        from .ingest.files import Unreadable, read_capped
+        from .ingest.readers import SUPPORTED_NAMES, unsupported_reason
 
         if reason := unsupported_reason(target):
             return f"{reason}: use {SUPPORTED_NAMES}"
@@ -205,7 +205,7 @@ class RagService:
         except Unreadable as error:
             return str(error)
         if not target.parent.is_dir():
-            from ..index.generations import DIR_MODE, make_root
+            from .index.generations import DIR_MODE, make_root
 
             make_root(target.parent.parent)
             target.parent.mkdir()
@@ -241,7 +241,7 @@ class RagService:
 
     def _switch_llm(self, spec: str) -> None:
         """Build the new chat model first, so a bad spec or missing key leaves the old one in place."""
-        from ..llm.specs import get_chat_model
+        from .llm.specs import get_chat_model
 
         candidate = self.settings.llm.model_copy(update={"spec": spec})
         if not spec:
@@ -271,7 +271,7 @@ class RagService:
 
     def document(self, source: str) -> tuple[DocumentRow, str] | None:
         """The indexed document named `source`: (its summary row, its whole original text); None if unknown."""
-        from ..index.backend import open_store
+        from .index.backend import open_store
 
         try:
             with open_store(self.settings) as store:  # the embedded index or Milvus (settings.store)
@@ -283,8 +283,8 @@ class RagService:
 
     def delete_document(self, source: str) -> IndexReport:
         """Remove one document from the index (its uploaded copy too, if it was an upload); other files stay."""
-        from ..index.backend import open_store
-        from ..index.build import Unchanged, update_index
+        from .index.backend import open_store
+        from .index.build import Unchanged, update_index
 
         with self._lock:
             rows = self.documents()
@@ -316,8 +316,8 @@ class RagService:
 
     def write_receipt(self, answer: Answer, path: Path) -> Path:
         """Write the JSON receipt of an answer (quotes with file hashes and spans, claims, settings) to `path`."""
-        from ..answer.receipt import build_receipt, write_receipt
-        from ..index.backend import open_store
+        from .answer.receipt import build_receipt, write_receipt
+        from .index.backend import open_store
 
         with open_store(self.settings) as store:
             write_receipt(path, build_receipt(answer, self.settings, store))
@@ -325,7 +325,7 @@ class RagService:
 
     def reindex_document(self, source: str) -> IndexReport:
         """Read one document's file again and re-index it if it changed (e.g. an upload replaced on disk)."""
-        from ..index.build import read_files, update_index
+        from .index.build import read_files, update_index
 
         with self._lock:
             target = next((d for d in self.documents() if d.source == source), None)
