@@ -63,10 +63,32 @@ def test_a_damaged_model_file_is_refused_with_one_line(tmp_path) -> None:
     ("Rahmon spent two hours reprimanding his Russian colleague.", RAHMON, False),
     ("Tokayev spent seven minutes reprimanding his Russian colleague.", RAHMON, False),
 ])
-def test_true_claims_outscore_the_threshold_and_swapped_ones_do_not(judge, claim: str, quote: str, true: bool) -> None:
+def test_the_claim_check_keeps_true_claims_and_cuts_swapped_ones(judge, claim: str, quote: str, true: bool) -> None:
     from rag.config import AnswerSettings
 
-    assert (judge.support("", claim, f'"{quote}"') >= AnswerSettings().support_threshold) is true
+    [check] = judge_claims([(f"{claim[:-1]} [1].", claim, [1], f'"{quote}"', quote)], "", judge,
+                           AnswerSettings().support_threshold)
+    assert check.supported is true
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: the judge reads entities better than relations (a changed verb)")
+def test_a_claim_with_its_verb_changed_is_cut(judge) -> None:
+    from rag.config import AnswerSettings
+
+    claim = "Rahmon spent seven minutes praising his Russian colleague."
+    [check] = judge_claims([(claim, claim, [1], f'"{RAHMON}"', RAHMON)], "", judge, AnswerSettings().support_threshold)
+    assert not check.supported
+
+
+def test_the_judge_alone_ranks_each_true_claim_above_its_swapped_twin(judge) -> None:
+    twins = [("Turkmenistan now exports practically all of its gas to China.",
+              "Kyrgyzstan now exports practically all of its gas to China.", TURKMENISTAN),
+             ("Armenia canceled the exercises after the CSTO refused to help it against Azerbaijan.",
+              "Azerbaijan canceled the exercises after the CSTO refused to help it against Armenia.", ARMENIA),
+             ("Rahmon spent seven minutes reprimanding his Russian colleague.",
+              "Rahmon spent two minutes reprimanding his Russian colleague.", RAHMON)]
+    for true, swapped, quote in twins:
+        assert judge.support("", true, f'"{quote}"') > judge.support("", swapped, f'"{quote}"'), swapped
 
 
 def test_the_passage_that_answers_scores_above_on_topic_passages_that_do_not(judge) -> None:
