@@ -88,7 +88,21 @@ def main() -> None:
     print(f"swapped claims rejected: {sum(false) / len(false):.3f} of {len(false)}")
     for kind, oks in sorted(by_kind.items()):
         print(f"  {kind:16s} right {sum(oks) / len(oks):.3f} of {len(oks)}")
-    print(f"judge time: {per_pair_ms:.1f} ms per pair (batched, 1 thread)")
+    print(f"judge time: {per_pair_ms:.1f} ms per pair (1 thread)")
+    _whole_check(items, judge, threshold)
+
+
+def _whole_check(items, judge, threshold: float) -> None:
+    """The same claims through the whole claim check (names, numbers and word coverage first, then the judge)."""
+    from rag.answer.verify import judge_claims
+
+    tick = time.perf_counter()
+    checks = judge_claims([(c, c, [1], f'"{q}"', q) for c, q, _, _ in items], "", judge, threshold)
+    ms = 1000 * (time.perf_counter() - tick) / len(items)
+    kept = [ch.supported for ch, (_, _, label, _) in zip(checks, items) if label]
+    cut = [not ch.supported for ch, (_, _, label, _) in zip(checks, items) if not label]
+    print(f"whole claim check: true kept {sum(kept) / len(kept):.3f}, swapped cut {sum(cut) / len(cut):.3f} "
+          f"({ms:.1f} ms per claim)")
 
 
 if __name__ == "__main__":
