@@ -33,7 +33,7 @@ def test_retrieval_only_cli_run_is_deterministic_and_reported(real_index, tmp_pa
     a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("a", "b"))
     assert {k: v for k, v in a.items() if k not in ("run", "latency")} == \
         {k: v for k, v in b.items() if k not in ("run", "latency")}
-    assert a["retrieval"]["n"] == 11 and a["refusal"]["source"].startswith("retrieval gate")
+    assert a["retrieval"]["n"] == 11 and a["refusal"]["source"].startswith("judge gate")
     assert a["retrieval"]["hit@10"] >= 0.5  # MiniLM finds most gold quotes in a five-document corpus
     assert (tmp_path / "a" / "plots" / "scores.png").stat().st_size > 1000
     compare = _rag("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"))

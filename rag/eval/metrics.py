@@ -297,7 +297,7 @@ def answer_correct(row: dict) -> float:
 
 
 def _refusal_summary(rows: Sequence[dict]) -> dict:
-    """Refusal rate on unanswerable items and false-refusal rate on answerable ones (answer or retrieval gate)."""
+    """Refusal rate on unanswerable items and false-refusal rate on answerable ones (answer or judge gate)."""
     key = "refusal" if any("refusal" in r["scores"] for r in rows) else "gate"
     scored = [r for r in rows if key in r["scores"]]
     unanswerable = [r["scores"][key]["refused"] for r in scored if not r["answerable"]]

@@ -168,7 +168,7 @@ def failure_reason(row: dict[str, Any]) -> str:
 def _unjudged_answer_reason(row: dict[str, Any]) -> str | None:
     """Why a question failed before its answer could be judged (retrieval only, unanswerable, declined), or None."""
     if "answer" not in row["scores"]:
-        return "the retrieval gate would answer it" if not row["answerable"] else "no gold evidence in the top k passages"
+        return "the judge gate would answer it" if not row["answerable"] else "no gold evidence in the top k passages"
     if not row["answerable"]:
         return "answered a question the documents do not answer"
     if row.get("refused"):
