@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from judge_claims import ClaimMaker, load_nlp  # noqa: E402
+from rag.eval.riskcoverage import auc  # noqa: E402
 from rag.judge.model_runner import file_sha256  # noqa: E402
 from judge_data import (  # noqa: E402
     CALIBRATION_LINES, Pair, answerability_pairs, nearest_other_passages, read_clapnq, support_pair,
@@ -131,16 +132,6 @@ def export(model, tokenizer, folder: Path, max_len: int) -> Path:
     fp32.unlink()
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
     return target
-
-
-def auc(labels: list[int], scores: list[float]) -> float:
-    """Area under the ROC curve (the chance a random positive outscores a random negative; ties count half)."""
-    positives = [s for s, y in zip(scores, labels) if y]
-    negatives = [s for s, y in zip(scores, labels) if not y]
-    if not positives or not negatives:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
 
 
 def figures(pairs: list[Pair], scores: list[float]) -> dict:

@@ -188,3 +188,20 @@ def test_claim_summary_counts_precision_over_answered_only():
     assert claims["checked"] == 4 and claims["kept"] == 3 and claims["removed_share"] == 0.25
     assert claims["n_answered"] == 3 and claims["precision_answered"] == pytest.approx(1 / 3)  # unanswerable answered
     assert claims["accuracy"] == pytest.approx(1 / 5) and claims["judge_support_rate"] == 0.5
+
+
+def test_the_judge_gate_curve_declines_below_each_threshold_and_scores_what_is_left():
+    from rag.eval.metrics import answer_correct
+    from rag.eval.riskcoverage import judge_gate_summary
+
+    def row(answerable, score, refused=False):
+        return {"answerable": answerable, "answerability": score, "refused": refused, "scores": {}}
+
+    rows = [row(True, 0.9), row(True, 0.4), row(False, 0.6), row(False, 0.2), row(True, 0.8, refused=True)]
+    gate = judge_gate_summary(rows, answer_correct)
+    assert gate["auc"] == pytest.approx(5 / 6) and gate["n"] == 5
+    at = {p["threshold"]: p for p in gate["curve"]}
+    assert at[0.0]["coverage"] == pytest.approx(4 / 5) and at[0.0]["precision"] == pytest.approx(0.5)
+    assert at[0.5] == {"threshold": 0.5, "coverage": 0.4, "precision": 0.5, "refusal_rate": 0.5,
+                       "false_refusal_rate": pytest.approx(2 / 3)}
+    assert judge_gate_summary([row(True, None)], answer_correct) is None

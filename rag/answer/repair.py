@@ -40,8 +40,10 @@ def _repaired(claim: GroundedClaim, evidence: Evidence, question: str, judge: Su
     cited = {c.n for c in claim.citations}
     missing = missing_specifics(claim.text, " ".join([quotes, *(evidence.passages[n - 1].text for n in cited)]),
                                 question)
+    if not missing:
+        return claim
     candidates = [s for s in evidence.sentences
-                  if s.n not in cited and missing and all(m.lower() in s.text.lower() for m in missing)]
+                  if s.n not in cited and all(m.lower() in s.text.lower() for m in missing)]
     best, best_score = None, threshold
     for sentence in candidates[:MAX_TRIES]:
         score = judge.support(question, claim.text, f'{quotes} "{" ".join(sentence.text.split())}"')

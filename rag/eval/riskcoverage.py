@@ -43,12 +43,11 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def _point(rows: Sequence[dict], threshold: float, correct: Callable[[dict], float]) -> dict:
     """Coverage, precision and refusal rates if the gate declined every row scoring below `threshold`."""
-    answered = [r for r in rows if r["answerability"] >= threshold and not r["refused"]]
-    declined = [r for r in rows if r not in answered]
+    answers = [r["answerability"] >= threshold and not r["refused"] for r in rows]
     return {
         "threshold": threshold,
-        "coverage": len(answered) / len(rows),
-        "precision": _mean(correct(r) for r in answered),
-        "refusal_rate": _mean(float(r in declined) for r in rows if not r["answerable"]),
-        "false_refusal_rate": _mean(float(r in declined) for r in rows if r["answerable"]),
+        "coverage": sum(answers) / len(rows),
+        "precision": _mean(correct(r) for r, answered in zip(rows, answers) if answered),
+        "refusal_rate": _mean(float(not a) for r, a in zip(rows, answers) if not r["answerable"]),
+        "false_refusal_rate": _mean(float(not a) for r, a in zip(rows, answers) if r["answerable"]),
     }

@@ -27,7 +27,7 @@ class TrainedJudge:
         return self.supports([(question, claim, evidence)])[0]
 
     def supports(self, items: Sequence[tuple[str, str, str]]) -> list[float]:
-        """support() for many (question, claim, evidence) at once, in one batched run."""
+        """support() for many (question, claim, evidence) at once."""
         pairs = [(claim_text(claim, question), evidence) for question, claim, evidence in items]
         return [float(s) for s in self.model.scores(pairs)]
 
