@@ -174,3 +174,15 @@ def test_a_claim_no_other_passage_backs_stays_cut(judge) -> None:
     assert not check.supported
     [repaired] = repair_citations([claim], [check], evidence, question, judge, 0.6)
     assert repaired is claim  # a summit in Tajikistan does not back a postponement
+
+
+def test_the_judge_as_reranker_puts_the_answering_passage_first(seed_index, hash_embedder) -> None:
+    from rag.search.retriever import Retriever
+
+    question = "Why did Armenia cancel CSTO exercises?"
+    seed_index.retrieve.reranker = "judge"
+    seed_index.retrieve.rerank_depth = 5
+    ranked = Retriever(seed_index, embedder=hash_embedder).search(question, k=8)
+    head = [p.scores["rerank"] for p in ranked if "rerank" in p.scores]
+    assert head == sorted(head, reverse=True) and ranked[0].scores["rerank"] == max(head)
+    assert "CSTO refused to help" in ranked[0].text

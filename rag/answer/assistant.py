@@ -103,7 +103,7 @@ class Assistant:
         standalone = self._standalone(question, history, llm, stage, timings)
         stage("searching")
         with _timed(timings, "retrieve"):  # the one retrieval path: time words ("latest", "in 2022") steer it
-            found = retrieve(self.retriever, standalone, self._candidates, filters=filters)
+            found = retrieve(self.retriever, standalone, self.candidate_count, filters=filters)
         with _timed(timings, "judge"):  # which candidates state the answer: the model reads only those
             gate = choose_passages(standalone, found.passages, self.passage_judge, self.settings.answer)
         result = Answer(question=question, answer="", refused=False, passages=gate.passages, model=self.model_name,
@@ -136,7 +136,7 @@ class Assistant:
             self._cite(result, raw, question, evidence)
 
     @property
-    def _candidates(self) -> int:
+    def candidate_count(self) -> int:
         """How many passages to retrieve: the judge's candidates, or just what the model reads without the gate."""
         answer = self.settings.answer
         return max(answer.candidates, answer.passages) if answer.gate else answer.passages

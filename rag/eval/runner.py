@@ -103,8 +103,8 @@ class Evaluator:
         from ..answer.gate import choose_passages
 
         assistant = Assistant(self.settings, retriever=self.retriever, llm=self.llm)
-        candidates = passages[: max(self.settings.answer.candidates, self.settings.answer.passages)]
-        return choose_passages(question, candidates, assistant.passage_judge, self.settings.answer)
+        return choose_passages(question, passages[: assistant.candidate_count], assistant.passage_judge,
+                               self.settings.answer)
 
     def answer_and_score(self, item: GoldItem, row: dict[str, Any]) -> None:
         """Ask the question through answer() and add answer, citation, refusal and judge scores to the row."""
