@@ -2,8 +2,8 @@
 
 The judge scores every retrieved candidate against the question (milliseconds each). When none reaches
 `answer.answerable_threshold` the question is declined without calling the model; otherwise the model reads
-only the passages the judge says answer (at least the best one, at most `answer.passages`), best first. Fewer
-passages is fewer prompt tokens, and prompt reading is most of an answer's time on a CPU.
+the passages the judge says answer (at or above `answer.read_threshold`, the best always) and the retriever's best
+others, `answer.passages` in all, in the retriever's order.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ def choose_passages(question: str, candidates: Sequence[Passage], judge: Passage
         return GateResult([_with_score(candidates[i], s) for s, i in scored[:settings.passages]], best,
                           RefusalReason.UNANSWERABLE)
     kept = [(s, i) for s, i in scored if s >= settings.read_threshold][:settings.passages] or scored[:1]
-    return GateResult([_with_score(candidates[i], s) for s, i in kept], best, None)
+    # The judge reads entities less well than the retriever matches them ("What did Kyrgyzstan do about CSTO
+    # exercises?" scores the Armenia passage 0.69 and the Kyrgyzstan one 0.09), so the retriever's best passages
+    # fill the places the judge left, and the model reads them all in the retriever's order.
+    chosen = {i for _, i in kept}
+    kept += [(s, i) for i, s in enumerate(scores) if i not in chosen][: settings.passages - len(kept)]
+    return GateResult([_with_score(candidates[i], s) for s, i in sorted(kept, key=lambda k: k[1])], best, None)
 
 
 def _with_score(passage: Passage, score: float) -> Passage:
