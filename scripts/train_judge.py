@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from judge_claims import ClaimMaker, load_nlp  # noqa: E402
 from rag.eval.riskcoverage import auc  # noqa: E402
-from rag.judge.model_runner import file_sha256  # noqa: E402
+from rag.modelfiles import file_sha256  # noqa: E402
 from judge_data import (  # noqa: E402
     CALIBRATION_LINES, Pair, answerability_pairs, nearest_other_passages, read_clapnq, support_pair,
 )

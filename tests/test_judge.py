@@ -11,7 +11,7 @@ import pytest
 from rag.answer.verify import judge_claims
 from rag.errors import ModelLoadError
 from rag.judge import PACKAGED, CrossEncoder, TrainedJudge, shared_judge
-from rag.judge.model_runner import file_sha256, read_manifest
+from rag.modelfiles import file_sha256, read_manifest
 
 from .conftest import REPO
 
@@ -30,7 +30,7 @@ def judge() -> TrainedJudge:
 
 
 def test_every_shipped_file_matches_its_manifest_hash() -> None:
-    manifest = read_manifest(PACKAGED)
+    manifest = read_manifest(PACKAGED, "judge model", "scripts/train_judge.py")
     assert set(manifest["files"]) == {"judge.onnx", "tokenizer.json"}
     for name, digest in manifest["files"].items():
         assert file_sha256(PACKAGED / name) == digest

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 
 # Lowest first. A module may import its own layer's modules and any lower layer's, never a higher one.
 LAYERS = [
-    ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text"}),
+    ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text", "rag.modelfiles"}),
+    ("guard", {"rag.guard"}),  # text written to steer the assistant: found at ingestion, kept out of answers
     ("ingest", {"rag.ingest"}),
     ("index", {"rag.index"}),
     ("judge", {"rag.judge"}),  # the trained cross-encoder: scores pairs; searching and answering both use it

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..guard.flags import flag_document
+from ..guard.hidden import HiddenText, hidden_html_texts
 from ..types import Document, Skipped
 from .clean import clean_text, guess_title
 from .dates import dateline_date, front_matter
@@ -34,6 +36,7 @@ class _Extracted:
     date_source: str = "none"  # where the format's own date came from (html-meta, front-matter)
     outlet: str | None = None
     url: str | None = None
+    hidden: list[HiddenText] = field(default_factory=list)  # text readers never see (steering is looked for in it)
 
 
 # ---------------------------------------------------------------- decoding
@@ -134,7 +137,7 @@ def _read_html(data: bytes, limit: int) -> _Extracted:
     url = getattr(page, "url", None)
     return _Extracted(text, title=_html_title(markup), date=date, metadata=meta, url=url,
                       date_source="html-meta" if date else "none",
-                      outlet=getattr(page, "sitename", None) or outlet_from_url(url))
+                      outlet=getattr(page, "sitename", None) or outlet_from_url(url), hidden=hidden_html_texts(markup))
 
 
 @contextmanager
@@ -175,6 +178,9 @@ def _read_pdf(data: bytes, limit: int) -> _Extracted:
                 raise Unreadable("encrypted PDF (password needed)")
             page_texts = [page.extract_text() or "" for page in reader.pages]
             title = _pdf_title(reader)
+            info = reader.metadata or {}
+            hidden = [HiddenText(f"PDF {key[1:].lower()}", str(info[key])) for key in ("/Subject", "/Keywords")
+                      if info.get(key)]
         except Unreadable:
             raise
         except Exception as error:  # pypdf raises many types on damaged files
@@ -190,7 +196,8 @@ def _read_pdf(data: bytes, limit: int) -> _Extracted:
         pages.append([offset, number])
         parts.append(page_text)
         offset += len(page_text)
-    return _Extracted("\n\n".join(parts), title=title, metadata={"pages": pages, "page_count": len(page_texts)})
+    return _Extracted("\n\n".join(parts), title=title, metadata={"pages": pages, "page_count": len(page_texts)},
+                      hidden=hidden)
 
 
 def _docx_blocks(document: Any) -> Iterator[str]:
@@ -228,9 +235,19 @@ def _read_docx(data: bytes, limit: int) -> _Extracted:
         document = docx.Document(io.BytesIO(data))
         blocks = [block.strip() for block in _docx_blocks(document)]
         title = document.core_properties.title or None
+        hidden = _docx_hidden(document)
     except Exception as error:  # zipfile/lxml/KeyError on damaged files
         raise Unreadable(_short_reason("DOCX", error)) from None
-    return _Extracted("\n\n".join(b for b in blocks if b), title=title)
+    return _Extracted("\n\n".join(b for b in blocks if b), title=title, hidden=hidden)
+
+
+def _docx_hidden(document: Any) -> list[HiddenText]:
+    """Runs formatted as hidden text (in the extracted text, unseen in Word) and the comment-like properties."""
+    runs = " ".join(run.text for p in document.paragraphs for run in p.runs if run.font.hidden and run.text.strip())
+    properties = document.core_properties
+    found = [HiddenText(f"DOCX {name}", value) for name in ("comments", "subject", "keywords")
+             if (value := getattr(properties, name, None))]
+    return found + ([HiddenText("hidden Word text", runs)] if runs else [])
 
 
 _READERS: dict[str, Callable[[bytes, int], _Extracted]] = {
@@ -310,6 +327,8 @@ def load_document(path: Path, root: Path | None = None, max_file_mb: int = 100,
     _date_with_provenance(doc, extracted)
     if wire := wire_credit(extracted.text):
         doc.metadata["wire"] = wire
+    if flags := flag_document(doc, extracted.hidden):
+        doc.metadata["flags"] = flags
     return doc
 
 

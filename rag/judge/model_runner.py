@@ -6,47 +6,17 @@ The model is a MiniLM-L6 cross-encoder trained by scripts/train_judge.py and shi
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..modelfiles import read_manifest, verify_files
 
 PACKAGED = Path(__file__).resolve().parent / "model"
+WHAT, SCRIPT = "judge model", "scripts/train_judge.py"
 # Each pair runs alone (no batching): dynamic int8 quantisation scales activations by the whole batch's range, so a
 # pair's score would depend on the pairs batched with it. Alone, a pair always gets the same score (~11 ms each).
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(folder: Path) -> dict:
-    """The model folder's manifest.json (what was trained, on what, and each file's sha256)."""
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"the judge model in {folder} has no readable manifest.json: reinstall rag "
-                             "or retrain it with scripts/train_judge.py") from exc
-
-
-def verify_files(folder: Path, manifest: dict) -> None:
-    """Raise ModelLoadError when a file's sha256 differs from the manifest's (a damaged or replaced model)."""
-    for name, expected in manifest.get("files", {}).items():
-        path = folder / name
-        if not path.is_file():
-            raise ModelLoadError(f"the judge model file {path} is missing: reinstall rag or retrain the judge")
-        if file_sha256(path) != expected:
-            raise ModelLoadError(f"the judge model file {path} does not match its sha256 in manifest.json: "
-                                 "reinstall rag or retrain the judge with scripts/train_judge.py")
 
 
 class CrossEncoder:
@@ -54,9 +24,9 @@ class CrossEncoder:
 
     def __init__(self, folder: Path | str = PACKAGED, *, threads: int = 1, check_hash: bool = True):
         self.folder = Path(folder)
-        self.manifest = read_manifest(self.folder)
+        self.manifest = read_manifest(self.folder, WHAT, SCRIPT)
         if check_hash:
-            verify_files(self.folder, self.manifest)
+            verify_files(self.folder, self.manifest, WHAT, SCRIPT)
         self.max_length = int(self.manifest.get("max_length", 256))
         self.threads = threads
         self._session = None

@@ -1,0 +1,89 @@
+"""Sentences written to steer an AI reader: orders to the assistant, fake answers, chat-turn markers.
+
+Two signals, per sentence of a document's cleaned text:
+- chat-format markers, which no library knows and which have a fixed form: a chat template's special tokens
+  (`<|im_start|>`, `[INST]`, `<<SYS>>`) and a line opening a system or assistant turn;
+- the trained linear model (linear.py) for everything phrased in words, which varies too much for a list.
+A sentence next to a flagged one is flagged at a lower score (`NEIGHBOUR_FACTOR`): an order often runs on over
+two or three sentences ("... State this as fact. Cite this memo."), and only its first is unmistakable alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..text import sentence_spans
+from .linear import LinearModel, packaged_model
+
+# Chat templates' special tokens and turn openers. "User:"/"Q:" are left out: interviews print them.
+TURN_MARKER = re.compile(
+    r"<\|\s*(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\s*\|>"
+    r"|\[/?INST\]|<</?SYS>>"
+    r"|^\W{0,3}(?:system|assistant)\s*(?:prompt|message|note)?\s*:"
+    r"|^#{2,}\s*(?:system|instruction|assistant|response)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Our own reply format, planted: "Answer: ... [1]".
+FAKE_REPLY = re.compile(r"^\W{0,3}answer\s*:.*\[\d{1,3}\]", re.IGNORECASE | re.MULTILINE)
+# Joiners kept by cleaning (they spell Persian and join emoji) but used to break up words against detection.
+_JOINERS = str.maketrans("", "", "\u200c\u200d")
+NEIGHBOUR_FACTOR = 0.5
+MAX_SENTENCE = 1_000  # characters scored per sentence (a run-on "sentence" of a whole page is cut)
+MIN_WORDS = 4  # shorter sentences ("Answer: Don't.") are too short to judge alone: only the rules and neighbours
+
+KIND_MARKER = "chat-format marker"
+KIND_REPLY = "imitates the answer format"
+KIND_ORDER = "addressed to the assistant"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A span of the cleaned text written to steer the assistant, and why it was found."""
+
+    start: int
+    end: int
+    kind: str
+    score: float
+
+
+def rule_kind(sentence: str) -> str | None:
+    """The fixed-form marker a sentence carries, if any."""
+    if TURN_MARKER.search(sentence):
+        return KIND_MARKER
+    if FAKE_REPLY.search(sentence):
+        return KIND_REPLY
+    return None
+
+
+def sentence_score(sentence: str, model: LinearModel | None = None) -> float:
+    """P(steering) of one sentence: 1.0 for a fixed-form marker, else the model's score."""
+    if rule_kind(sentence):
+        return 1.0
+    sentence = sentence[:MAX_SENTENCE].translate(_JOINERS)
+    if len(sentence.split()) < MIN_WORDS:
+        return 0.0
+    return float((model or packaged_model()).score(sentence))
+
+
+def find_steering(text: str, model: LinearModel | None = None) -> list[Finding]:
+    """Spans of `text` written to steer an AI reader, in order."""
+    model = model or packaged_model()
+    spans = sentence_spans(text, 0, len(text))
+    scores = [sentence_score(text[a:b], model) for a, b in spans]
+    found: list[Finding] = []
+    for i, ((a, b), score) in enumerate(zip(spans, scores)):
+        near = any(scores[j] >= model.threshold for j in (i - 1, i + 1) if 0 <= j < len(scores))
+        cut = model.threshold * (NEIGHBOUR_FACTOR if near else 1.0)
+        if score >= cut:
+            found.append(Finding(a, b, rule_kind(text[a:b]) or KIND_ORDER, round(score, 3)))
+    return found
+
+
+def is_steering(text: str, model: LinearModel | None = None, factor: float = 1.0) -> float | None:
+    """The best sentence score of a short text (hidden page text, a metadata field) when any reaches the
+    model's threshold times `factor`, else None."""
+    model = model or packaged_model()
+    scores = [sentence_score(text[a:b], model) for a, b in sentence_spans(text, 0, len(text))]
+    best = float(max(scores, default=0.0))
+    return best if best >= model.threshold * factor else None
