@@ -25,6 +25,9 @@ IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
+ExcludeFlaggedOpt = Annotated[bool, typer.Option(
+    "--exclude-flagged", help="Leave out documents flagged as holding text written to steer the assistant "
+    "[env: RAG_RETRIEVE__EXCLUDE_FLAGGED].")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
 
 
@@ -82,6 +85,7 @@ def _report_dict(report, index_dir: Path) -> dict:
         "added": report.added, "updated": report.updated, "removed": report.removed,
         "unchanged": len(report.unchanged), "relabelled": report.relabelled, "embedded_chunks": report.embedded_chunks,
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "flagged": [{"source": source, "flags": flags} for source, flags in report.flagged],
         "seconds": round(report.seconds, 3),
     }
 
@@ -99,6 +103,13 @@ def _print_report(report, index_dir: Path) -> None:
         typer.echo(f"Skipped {len(report.skipped)}:")
         for skipped in report.skipped:
             typer.echo(f"  {skipped.source}: {skipped.reason}")
+    if report.flagged:
+        from .guard.flags import flag_line
+
+        typer.echo(f"Flagged {len(report.flagged)} (text written to steer the assistant: never shown to the model "
+                   "nor quoted; `rag docs --flagged` lists them):")
+        for source, flags in report.flagged:
+            typer.echo("\n".join(f"  {flag_line(source, flag)}" for flag in flags))
 
 
 @app.command()
@@ -109,15 +120,18 @@ def search(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show the passages that best match a question (time words steer them as they steer `rag ask`)."""
     from .search.pipeline import retrieve
     from .search.retriever import Filters, Retriever
+    from . import terminal
 
     _check_question(question)
-    settings = _settings(index=index_dir, **{"retrieve.k": k, "retrieve.mode": mode})
+    settings = _settings(index=index_dir, **{"retrieve.k": k, "retrieve.mode": mode,
+                                             "retrieve.exclude_flagged": exclude_flagged or None})
     found = retrieve(Retriever(settings), question, settings.retrieve.k, filters=Filters(source, since, until))
     passages = found.passages
     if json_out:
@@ -130,6 +144,9 @@ def search(
         typer.echo("No matching passages.")
     for n, p in enumerate(passages, start=1):
         typer.secho(f"[{n}] {p.source}  chars {p.start}-{p.end}  score {p.score:.3f}", bold=True)
+        if p.flags:  # the passage is shown as stored; `rag ask` never shows its flagged text to the model
+            typer.secho(f"    FLAGGED, text written to steer the assistant: {terminal.describe_flags(p.flags)}",
+                        fg="yellow", bold=True)
         typer.echo("    " + p.text.replace("\n", "\n    ") + "\n")
 
 
@@ -138,10 +155,12 @@ def docs(
     fields: Annotated[Optional[list[str]], typer.Argument(help="With --set: FIELD=VALUE pairs (date, outlet, url, title).")] = None,
     set_source: Annotated[Optional[str], typer.Option("--set", help="Correct a document's metadata, e.g. --set a.txt "
                                                       "date=2024-03-02 outlet=Reuters (kept when re-indexing).")] = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only documents holding text flagged as written to steer "
+                                          "the assistant, with each flagged span.")] = False,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List the documents in an index: date and where it came from, outlet, passages, title."""
+    """List the documents in an index: date and where it came from, outlet, passages, title, flags."""
     from .index.backend import open_store
     from . import terminal
 
@@ -155,10 +174,17 @@ def docs(
         relabel_index(settings, set_source, parse_assignments(fields or []))
         typer.echo(f"set {' '.join(fields or [])} for {set_source} (kept when re-indexing)")
     store = open_store(settings)  # the index folder, or the Milvus store RAG_STORE__BACKEND names
-    rows = store.documents()
+    rows = [row for row in store.documents() if row.flags or not flagged]
     if json_out:
         typer.echo(json.dumps({"manifest": store.manifest, "documents": [row.to_dict() for row in rows]}, indent=2,
                               ensure_ascii=False))
+        return
+    if flagged:
+        from .guard.flags import flag_line
+
+        typer.echo(f"{len(rows)} flagged documents (text written to steer the assistant: never shown to the model "
+                   "nor quoted)")
+        typer.echo("\n".join(f"  {flag_line(row.source, flag)}" for row in rows for flag in row.flags))
         return
     typer.echo(f"{len(rows)} documents, {store.size} chunks, model {store.model_id}")
     for row in rows:
@@ -262,6 +288,7 @@ def ask(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
     output: Annotated[str, typer.Option("--format", help="text (streamed), json or markdown.")] = "text",
@@ -278,7 +305,8 @@ def ask(
         raise RagError(f"unknown --format {output!r}: use text, json or markdown")
     question = sys.stdin.read().strip() if question == "-" else question
     settings = _settings(index=index_dir, **{"llm.spec": llm, "llm.base_url": base_url, "answer.passages": passages,
-                                             "llm.max_tokens": max_tokens})
+                                             "llm.max_tokens": max_tokens,
+                                             "retrieve.exclude_flagged": exclude_flagged or None})
     shown: list[str] = []
 
     def on_token(text: str) -> None:
@@ -329,13 +357,15 @@ def verify(
 @app.command()
 def chat(
     llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec [env: RAG_LLM__SPEC].")] = None,
+    exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
 ) -> None:
     """Talk to your documents in the terminal: follow-ups, /sources, /quit; in a pipe, one question per line."""
     from .answer.assistant import Assistant
     from .chat import run_chat
 
-    raise typer.Exit(run_chat(Assistant(_settings(index=index_dir, **{"llm.spec": llm}))))
+    raise typer.Exit(run_chat(Assistant(_settings(index=index_dir, **{"llm.spec": llm,
+                                                                       "retrieve.exclude_flagged": exclude_flagged or None}))))
 
 
 @app.command()

@@ -64,6 +64,10 @@ class RetrieveSettings(BaseModel):
         "sentence-transformers CrossEncoder name or path; unset = no reranking.",
     )
     rerank_depth: int = Field(20, ge=1, le=200, description="Fused candidates the reranker re-orders (the rest follow).")
+    exclude_flagged: bool = Field(
+        False, description="Leave out of retrieval every document holding text flagged as written to steer the "
+                           "assistant (`rag docs` lists them). Off: such documents are searched, their flagged text "
+                           "is never shown to the model nor quoted, and answers citing them carry a warning.")
     # benchmarks/ann_recall.py (384-d MiniLM vectors, one thread): exact flat search takes 1 ms at 17k vectors,
     # 13 ms at 50k, 25 ms at 100k, 49 ms at 200k; HNSW answers in ~1 ms but finds 0.98-0.99 of the true top 10
     # and takes 43 s to build at 100k, paid again on every re-index. Up to 100k, exact search costs less than

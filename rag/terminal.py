@@ -52,6 +52,8 @@ def print_text(result: Answer, shown: str) -> None:
     from .answer.reply import parse_reply
 
     typer.echo("")
+    for warning in result.warnings:  # a source holds text written to steer the assistant
+        typer.secho(f"warning: {warning}", fg="yellow", bold=True, err=True)
     if result.refused:
         if result.refusal_reason:
             typer.secho(f"({RefusalReason(result.refusal_reason).wording})", dim=True, err=True)
@@ -126,6 +128,7 @@ def markdown(result: Answer) -> str:
     removed = [c for c in result.claims if not c.supported]
     if removed:
         lines.append("Removed as unsupported: " + "; ".join(f"“{one_line(c.sentence)}” ({c.reason})" for c in removed))
+    lines += [f"\n**Warning:** {warning}" for warning in result.warnings]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -143,4 +146,13 @@ def document_line(row: DocumentRow) -> str:
     line = f"  {row.source}  {date}  {outlet}  {row.chunks} chunks  {row.title[:60]}"
     if not row.date and row.date_note:
         line += f"\n      no date: {row.date_note}"
+    if row.flags:
+        line += f"\n      FLAGGED, text written to steer the assistant: {describe_flags(row.flags)}"
     return line
+
+
+def describe_flags(flags: list[dict]) -> str:
+    """Each kind of flag once, with its lines (rag/guard/flags.py's wording)."""
+    from .guard.flags import describe
+
+    return describe(flags)

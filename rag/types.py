@@ -73,6 +73,7 @@ class DocumentRow:
     url: str | None = None
     date_note: str | None = None  # why the date is what it is, or why there is none
     wire: str | None = None  # a wire agency the text credits
+    flags: list[dict[str, Any]] = field(default_factory=list)  # text written to steer the assistant (rag/guard/flags.py)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (`rag docs --json`, the API)."""
@@ -104,6 +105,9 @@ class Passage:
     url: str | None = None
     origin: str | None = None  # who first reported it: a credited wire agency ("(Reuters) -"), else the outlet
     duplicate_keys: list[str] = field(default_factory=list)  # independence keys of the collapsed duplicates
+    # Its document's flags (rag/guard/flags.py) that lie in this passage, and those without a span (hidden text
+    # that never reached the indexed text): flagged text is never shown to the model nor quoted.
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def original_slice(self, start: int, end: int) -> str:
         """The source's original text at file offsets [start, end), which must lie inside this passage."""
@@ -240,6 +244,7 @@ class Answer:
     disagreements: list[Disagreement] = field(default_factory=list)  # values the sources give differently
     independent_sources: int = 0  # independent sources behind all citations together
     answerability: float | None = None  # the judge's best P(a retrieved passage states the answer) (None: gate off)
+    warnings: list[str] = field(default_factory=list)  # e.g. a cited source holds text written to steer the assistant
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

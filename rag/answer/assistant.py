@@ -16,6 +16,7 @@ from .repair import repair_citations
 from .verify import SupportJudge, judge_claims, quotes_text
 from ..config import Settings
 from ..errors import RagError
+from ..guard.flags import answer_warnings
 from ..search.pipeline import retrieve
 from .followup import needs_condensing, standalone_question
 from .prompts import answer_messages
@@ -120,6 +121,7 @@ class Assistant:
                 on_evidence(result.evidence)
             self._respond(result, llm, standalone, evidence, on_token, stage, timings)
         news.annotate(result, standalone)  # dates, outlets, as_of, independent sources, disagreements
+        result.warnings = answer_warnings(result.passages, {c.n for c in result.citations})
         timings["total"] = time.perf_counter() - started
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
         stage("done")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..guard.flags import overlapping
 from ..text import (
     clean_quote,
     content_words,
@@ -100,9 +101,11 @@ class Evidence:
         cleaned = normalise(passage.text)
         spans = [s for s in sentence_spans(original, 0, len(original)) if normalise(original[s[0] : s[1]]) in cleaned]
         spans = [s for s in spans if word_count(original[s[0] : s[1]]) >= 4] or spans
-        # A line that speaks as the system (a planted "Answer: ... [2]") is never evidence for a claim.
-        spans = [s for s in spans if not is_directive(original[s[0] : s[1]])]
+        # A line that speaks as the system (a planted "Answer: ... [2]") is never evidence for a claim, nor is text
+        # flagged when the document was read as written to steer the assistant.
         at = passage.start  # sentence offsets are relative to the passage; citations use the file's
+        spans = [s for s in spans if not is_directive(original[s[0] : s[1]])
+                 and not overlapping(passage.flags, at + s[0], at + s[1])]
         return [Sentence(n, passage.source, at + a, at + b, original[a:b]) for a, b in spans]
 
     def score(self, claim: str, question: str = "", n: int | None = None) -> list[Scored]:
@@ -166,8 +169,8 @@ class Evidence:
         if passage.original is None or word_count(quote) < MIN_QUOTE_WORDS:
             return None
         span = verify_quote(quote, passage.original, passage.start)
-        if span and _in_directive_line(passage, *span):
-            return None  # the model quoted a planted line: not a quote that backs anything
+        if span and (_in_directive_line(passage, *span) or overlapping(passage.flags, *span)):
+            return None  # the model quoted a planted line or flagged text: not a quote that backs anything
         return Citation(n, passage.source, *span, passage.original_slice(*span), True, "model") if span else None
 
     def preview(self, question: str) -> list[Citation]:

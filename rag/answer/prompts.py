@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..guard.flags import redact
 from ..text import defang_directives
 from ..types import REFUSAL, Passage
 
@@ -90,13 +91,13 @@ _UNSAFE_ATTR = re.compile(r"[^\w .,&'-]")
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Numbered <passage> blocks, one per passage, texts neutralised."""
+    """Numbered <passage> blocks, one per passage: flagged text removed (rag/guard), the rest neutralised."""
     blocks = []
     for n, passage in enumerate(passages, start=1):
         date = f' date="{passage.date}"' if passage.date else ""
         # The outlet comes from the document (title, metadata): no quotes or brackets may close the tag early.
         outlet = f' outlet="{_UNSAFE_ATTR.sub("", passage.outlet)[:60]}"' if passage.outlet else ""
-        text = defang_directives(neutralise(passage.text.strip()))
+        text = defang_directives(neutralise(redact(passage.text, passage.flags).strip()))
         blocks.append(f'<passage n="{n}"{date}{outlet}>\n{text}\n</passage>')
     return "\n".join(blocks)
 

@@ -10,10 +10,11 @@ flagged, and nothing of it needs removing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..types import Document
+from ..types import Document, Passage
 from .hidden import HiddenText, tag_character_texts
 from .steering import find_steering, is_steering
 
@@ -23,12 +24,16 @@ from .steering import find_steering, is_steering
 HIDDEN_FACTOR = 0.5
 REMOVED = "[removed: text addressed to the assistant]"
 KIND_HIDDEN = "hidden from readers"
+KIND_QUOTED = "quoted by an order to the assistant"
+_QUOTED = re.compile(r'["“«„]([^"“”«»„]{12,400}?)[.!?]?["”»“]')
 _MIN_PARTIAL = 24  # characters of a flagged sentence cut by a passage edge that still count as it
 
 
 def flag_document(doc: Document, hidden: Sequence[HiddenText] = ()) -> list[dict[str, Any]]:
     """Flags for a cleaned document: its steering sentences, and hidden text that steers (in its text or not)."""
     flags = {(f.start, f.end): _span_flag(doc, f.start, f.end, f.kind, f.score) for f in find_steering(doc.text)}
+    for a, b in _quoted_by_orders(doc.text, list(flags)):
+        flags.setdefault((a, b), _span_flag(doc, a, b, KIND_QUOTED, 1.0))
     tag_runs = tag_character_texts(doc.text)
     for piece in [*hidden, *tag_runs]:
         score = is_steering(piece.text, factor=HIDDEN_FACTOR)
@@ -42,11 +47,34 @@ def flag_document(doc: Document, hidden: Sequence[HiddenText] = ()) -> list[dict
     return sorted(flags.values(), key=lambda f: (f["start"] is None, f["start"] or 0))
 
 
+def flag_line(source: str, flag: dict[str, Any]) -> str:
+    """One line naming a flag: 'memo.txt line 2: addressed to the assistant: "SYSTEM NOTE TO ..."'."""
+    where = f" line {flag['line']}" if flag.get("line") else ""
+    hid = f" ({flag['where']})" if flag.get("where") else ""
+    text = " ".join(str(flag.get("text") or "").split())
+    return f'{source}{where}: {flag["kind"]}{hid}: "{text[:90]}{"..." if len(text) > 90 else ""}"'
+
+
 def _span_flag(doc: Document, start: int, end: int, kind: str, score: float) -> dict[str, Any]:
     """The stored flag of cleaned-text span [start, end): file offsets, line, text."""
     a, b = doc.original_span(start, end)
     return {"kind": kind, "start": a, "end": b, "line": doc.original.count("\n", 0, a) + 1,
             "text": doc.text[start:end][:2_000], "score": round(float(score), 3)}
+
+
+def _quoted_by_orders(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans elsewhere in the text of what flagged sentences quote ('quote the sentence "X"'): the sentence an
+    order wants cited is part of the attack, however true it reads alone."""
+    found = []
+    for a, b in spans:
+        for quoted in _QUOTED.findall(text[a:b]):
+            if len(quoted.split()) >= 4:
+                at = text.find(quoted)
+                while at >= 0:
+                    if not a <= at < b:
+                        found.append((at, at + len(quoted)))
+                    at = text.find(quoted, at + 1)
+    return found
 
 
 def _locate(text: str, piece: HiddenText) -> list[tuple[int, int]]:
@@ -91,3 +119,31 @@ def _redact_edges(text: str, flagged: str) -> str:
             return REMOVED + text[size:]
     return text
 
+
+
+def answer_warnings(passages: Sequence[Passage], cited: set[int]) -> list[str]:
+    """One line per flagged source among the passages an answer was written from (numbered from 1): those it
+    cites first, then those the model read without citing."""
+    lines: dict[str, str] = {}
+    for n, passage in sorted(enumerate(passages, start=1), key=lambda item: item[0] not in cited):
+        if not passage.flags or passage.source in lines:
+            continue
+        what = describe(passage.flags)
+        lines[passage.source] = (
+            f"{passage.source} holds text written to steer the assistant ({what}); it was kept out of the evidence, "
+            "but this answer cites that source: read it with care" if n in cited else
+            f"{passage.source} was retrieved and holds text written to steer the assistant ({what}); that text was "
+            "not shown to the model")
+    return list(lines.values())
+
+
+def describe(flags: Sequence[dict[str, Any]]) -> str:
+    """'addressed to the assistant, line 2; hidden from readers (HTML comment)': each kind once, with its lines."""
+    kinds: dict[str, list[str]] = {}
+    for flag in flags:
+        label = flag["kind"] + (f" ({flag['where']})" if flag.get("where") else "")
+        kinds.setdefault(label, [])
+        if flag.get("line"):
+            kinds[label].append(str(flag["line"]))
+    return "; ".join(f"{label}, line {', '.join(dict.fromkeys(lines))}" if lines else label
+                     for label, lines in kinds.items())

@@ -61,7 +61,7 @@ class PassageStore(Protocol):
     def passages(self, hits: Hits) -> list[Passage]: ...
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None,
-                        until: str | None = None) -> set[int]: ...
+                        until: str | None = None, unflagged: bool = False) -> set[int]: ...
 
     # ---- documents
 
@@ -215,8 +215,16 @@ def write_store(settings: Settings, content: IndexContent, manifest: dict[str, A
 
 
 def check_store(settings: Settings) -> CheckResult:
-    """Every problem of the configured store (`rag check`), listed rather than raised."""
-    return _backend(settings).check(settings)
+    """Every problem of the configured store (`rag check`), listed rather than raised; documents flagged as holding
+    text written to steer the assistant are noted (they are not damage)."""
+    result = _backend(settings).check(settings)
+    if result.ok:
+        from ..guard.flags import describe
+
+        result.notes += [f"{row.source}: flagged, holds text written to steer the assistant ({describe(row.flags)}); "
+                         "kept out of answers, `rag docs --flagged` shows it" for row in open_store(settings).documents()
+                         if row.flags]
+    return result
 
 
 def check_write_folder(settings: Settings) -> None:

@@ -44,6 +44,7 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     relabelled: list[str] = field(default_factory=list)  # kept documents whose date/outlet corrections changed
     skipped: list[Skipped] = field(default_factory=list)
+    flagged: list[tuple[str, list[dict]]] = field(default_factory=list)  # documents read this run with steering text
     documents: int = 0
     chunks: int = 0
     embedded_chunks: int = 0
@@ -251,6 +252,8 @@ def _triage(items: Iterable[Document | Skipped | Unchanged], known: dict[str, tu
             report.skipped.append(Skipped(item.source, "changed in the index while reading: run `rag index` again"))
         else:
             new_docs[item.key] = item
+            if item.metadata.get("flags"):
+                report.flagged.append((item.source, item.metadata["flags"]))
     return list(new_docs.values()), keep_ids
 
 

@@ -23,7 +23,7 @@ from ..config import Settings
 from ..errors import ConfigError, IndexNotFoundError, RagError, first_line
 from ..types import Chunk, Document, DocumentRow, Passage
 from .models import ManifestFacts
-from .rows import document_row, metadata_of, passage_news
+from .rows import document_row, metadata_of, passage_flags, passage_news
 
 if TYPE_CHECKING:
     import numpy as np
@@ -223,6 +223,7 @@ class MilvusStore(ManifestFacts):
                   "date_source", "outlet", "url", "wire"]
         rows = self.client.get(self.names["passages"], ids=[int(i) for i, _ in hits], output_fields=fields)
         by_id = {int(r["id"]): r for r in rows}
+        flags = self._document_flags({int(r["doc_id"]) for r in rows})
         passages = []
         for i, score in hits:
             r = by_id.get(int(i))
@@ -235,8 +236,16 @@ class MilvusStore(ManifestFacts):
             passages.append(Passage(chunk_id=int(i), source=r["source"], start=r["orig_start"], end=r["orig_end"],
                                     score=score, text=text, title=r["title"], date=r["date"] or None,
                                     doc_id=r["doc_id"], original=original,
-                                    **passage_news(r["date_source"], r["outlet"], r["url"], r["wire"])))
+                                    **passage_news(r["date_source"], r["outlet"], r["url"], r["wire"]),
+                                    flags=passage_flags(flags.get(int(r["doc_id"])), r["orig_start"], r["orig_end"])))
         return passages
+
+    def _document_flags(self, doc_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+        """Flags (rag/guard/flags.py) of the documents `doc_ids` that have any, from their stored metadata."""
+        if not doc_ids:
+            return {}
+        rows = self.query("documents", f"id in {sorted(doc_ids)}", ["id", "metadata"])
+        return {int(r["id"]): found for r in rows if (found := metadata_of(r["metadata"]).get("flags"))}
 
     def _original_slice(self, doc_id: int, start: int, end: int) -> str:
         """original[start:end] of a document, read from the pieces that hold it."""
@@ -265,12 +274,15 @@ class MilvusStore(ManifestFacts):
         return rows
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None,
-                        until: str | None = None) -> set[int]:
-        """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter)."""
+                        until: str | None = None, unflagged: bool = False) -> set[int]:
+        """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter),
+        and, with `unflagged`, holds no text flagged as written to steer the assistant."""
         clauses = [f"date >= {_literal(since)}" if since else "", f"date <= {_literal(until)}" if until else ""]
         if since or until:
             clauses.append('date != ""')
-        docs = self.query("documents", " and ".join(c for c in clauses if c), ["id", "source", "path"])
+        docs = self.query("documents", " and ".join(c for c in clauses if c), ["id", "source", "path", "metadata"])
+        if unflagged:
+            docs = [d for d in docs if not metadata_of(d["metadata"]).get("flags")]
         if source_glob:  # SQLite GLOB semantics (case-sensitive, * crosses /), as the embedded store
             docs = [d for d in docs if fnmatch.fnmatchcase(d["source"], source_glob)
                     or fnmatch.fnmatchcase(d["path"], source_glob)]

@@ -18,7 +18,8 @@ def document_row(id: int, source: str, path: str | None, title: str | None, date
     return DocumentRow(id=int(id), source=source, path=path or "", title=title or "", date=date or None,
                        content_hash=content_hash or "", chunks=int(chunks or 0), chars=int(chars or 0),
                        date_source=date_source or "none", outlet=outlet or None, url=url or None,
-                       date_note=extra.get("date_note") or None, wire=extra.get("wire") or None)
+                       date_note=extra.get("date_note") or None, wire=extra.get("wire") or None,
+                       flags=list(extra.get("flags") or []))
 
 
 def passage_news(date_source: str | None, outlet: str | None, url: str | None, wire: str | None) -> dict[str, Any]:
@@ -26,6 +27,18 @@ def passage_news(date_source: str | None, outlet: str | None, url: str | None, w
     is the credited wire agency, else the outlet."""
     outlet = outlet or None
     return {"date_source": date_source or "none", "outlet": outlet, "url": url or None, "origin": wire or outlet}
+
+
+def passage_flags(stored: str | list | None, start: int, end: int) -> list[dict[str, Any]]:
+    """The flags of a document (its stored JSON list) that lie in the passage [start, end) of its file, and those
+    without a span, which concern the whole document."""
+    if isinstance(stored, str):  # the JSON list itself, as SQLite's json_extract hands it over
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            stored = None
+    flags = stored if isinstance(stored, list) else []
+    return [f for f in flags if f.get("start") is None or (f["start"] < end and start < f["end"])]
 
 
 def metadata_of(stored: str | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexFormatError, RagError, first_line
 from ..types import Chunk, Document, DocumentRow, Passage
-from .rows import document_row, passage_news
+from .rows import document_row, passage_flags, passage_news
 from .generations import CURRENT, damaged, live_generation, open_generation, read_pointer
 from .models import ManifestFacts
 from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, IndexContent, build_faiss, write_index
@@ -196,14 +196,14 @@ class IndexStore(ManifestFacts):
             # substr counts characters (1-based), like Python's str offsets: the passage's exact original slice
             "SELECT c.id, d.source, c.orig_start, c.orig_end, c.text, d.title, d.date, c.doc_id, "
             "substr(d.original, c.orig_start + 1, c.orig_end - c.orig_start), "
-            f"{self._news_columns()}, json_extract(d.metadata, '$.wire') "
+            f"{self._news_columns()}, json_extract(d.metadata, '$.wire'), json_extract(d.metadata, '$.flags') "
             f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             [h[0] for h in hits],
         )
         by_id = {r[0]: r for r in rows}
         return [
             Passage(chunk_id=i, source=r[1], start=r[2], end=r[3], score=s, text=r[4], title=r[5] or "", date=r[6],
-                    doc_id=r[7], original=r[8], **passage_news(*r[9:13]))
+                    doc_id=r[7], original=r[8], **passage_news(*r[9:13]), flags=passage_flags(r[13], r[2], r[3]))
             for i, s in hits
             if (r := by_id.get(i)) is not None
         ]
@@ -215,9 +215,13 @@ class IndexStore(ManifestFacts):
             columns = self._document_columns = {r[1] for r in self.sql("PRAGMA table_info(documents)")}
         return ", ".join(f"d.{c}" if c in columns else "NULL" for c in ("date_source", "outlet", "url"))
 
-    def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None, until: str | None = None) -> set[int]:
-        """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter)."""
+    def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None, until: str | None = None,
+                        unflagged: bool = False) -> set[int]:
+        """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter),
+        and, with `unflagged`, holds no text flagged as written to steer the assistant."""
         clauses, args = [], []
+        if unflagged:
+            clauses.append("json_extract(d.metadata, '$.flags') IS NULL")
         if source_glob:
             clauses.append("(d.source GLOB ? OR d.path GLOB ?)")
             args += [source_glob, source_glob]

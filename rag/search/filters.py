@@ -22,6 +22,7 @@ class Filters:
     source: str | None = None
     since: str | None = None
     until: str | None = None
+    unflagged: bool = False  # leave out documents holding text flagged as written to steer the assistant
 
     def __post_init__(self) -> None:
         self.since = _date_bound(self.since, "since", "-01-01")
@@ -29,7 +30,7 @@ class Filters:
 
     def active(self) -> bool:
         """Whether any restriction is set."""
-        return bool(self.source or self.since or self.until)
+        return bool(self.source or self.since or self.until or self.unflagged)
 
 
 def _date_bound(value: str | None, name: str, pad: str) -> str | None:

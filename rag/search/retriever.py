@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..config import Settings
@@ -52,8 +53,10 @@ class Retriever:
         if mode not in ("dense", "lexical", "hybrid"):
             raise ConfigError(f"unknown retrieval mode {mode!r}: use dense, lexical or hybrid")
         allowed = None
+        if cfg.exclude_flagged:
+            filters = replace(filters or Filters(), unflagged=True)
         if filters and filters.active():
-            allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until)
+            allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until, filters.unflagged)
             if not allowed:
                 return []
         fetch = max(cfg.fetch_k, k)
