@@ -230,11 +230,14 @@ def value_citations(quoted: list[tuple[Sentence, str]], evidence: Evidence) -> t
 
 
 def _in_directive_line(passage: Passage, start: int, end: int) -> bool:
-    """Whether the line of the passage holding [start, end) speaks as the system ("Answer: ...", '[2] "..."')."""
+    """Whether the sentences of the passage holding [start, end) speak as the system ("Answer: ...", '[2] "..."',
+    "ignore previous instructions"). Sentences, not the whole line: a true sentence beside a planted one on the
+    same line stays quotable."""
     text, at = passage.original or "", passage.start
     line_start = text.rfind("\n", 0, start - at) + 1
     line_end = text.find("\n", end - at)
-    return is_directive(text[line_start : line_end if line_end >= 0 else len(text)])
+    spans = sentence_spans(text, line_start, line_end if line_end >= 0 else len(text))
+    return any(is_directive(text[a:b]) for a, b in spans if a < end - at and start - at < b)
 
 
 def coverage(claim: str, quotes: str, question: str = "") -> float:
