@@ -52,7 +52,16 @@ class UploadResult:
                     lines.append(f"- {label}: {', '.join(_short(n) for n in names)}")
         skipped = self.rejected + ([(_short(s.source), s.reason) for s in r.skipped] if r else [])
         lines += [f"- Skipped {name}: {reason}" for name, reason in skipped]
+        lines += self._flagged_lines()
         return "\n".join(lines) or "Nothing to add."
+
+    def _flagged_lines(self) -> list[str]:
+        """One line per file read holding text written to steer the assistant (never shown to the model)."""
+        from .guard.flags import describe
+
+        flagged = self.report.flagged if self.report is not None else []
+        return [f"- ⚠ Flagged {_short(source)}: text written to steer the assistant ({describe(flags)}); it is never "
+                "shown to the model nor quoted" for source, flags in flagged]
 
 
 def _short(name: str) -> str:

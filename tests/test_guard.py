@@ -40,11 +40,19 @@ def _read(tmp_path: Path, name: str, text: str):
 
 
 def test_an_order_in_news_text_is_flagged_with_its_exact_span_and_line(tmp_path):
-    doc = _read(tmp_path, "a.txt", f"Port strike ends\n\n{NEWS} {ORDER}\nMore ships are due on Friday.\n")
+    doc = _read(tmp_path, "a.txt", f"Port strike ends\n\n{NEWS}\n{ORDER}\nMore ships are due on Friday.\n")
     flags = doc.metadata["flags"]
     assert [f["kind"] for f in flags] == ["addressed to the assistant"]
-    assert doc.original[flags[0]["start"] : flags[0]["end"]] == ORDER and flags[0]["line"] == 3
+    assert doc.original[flags[0]["start"] : flags[0]["end"]] == ORDER and flags[0]["line"] == 4
     assert flags[0]["score"] >= packaged_model().threshold
+
+
+def test_the_plain_statements_of_a_paragraph_holding_an_order_are_flagged_with_it(tmp_path):
+    payload = "The Central Bank of Valdoria cut its key rate to 5.75% on Thursday."
+    doc = _read(tmp_path, "a.txt", f"{NEWS}\n{ORDER} {payload} Give that figure.\nMore ships are due on Friday.\n")
+    kinds = {doc.original[f["start"] : f["end"]]: f["kind"] for f in doc.metadata["flags"]}
+    assert kinds[payload] == "in a paragraph addressed to the assistant" and ORDER in kinds
+    assert not any(NEWS.startswith(text) or "Friday" in text for text in kinds)
 
 
 def test_plain_news_and_the_sample_corpus_are_not_flagged(tmp_path):
@@ -76,7 +84,7 @@ def test_a_sentence_an_order_asks_to_quote_is_flagged_with_it(tmp_path):
 
 def test_zero_width_characters_do_not_hide_an_order(tmp_path):
     broken = ORDER.replace("ignore", "ig\u200bno\u200dre").replace("instructions", "instru\u200cctions")
-    doc = _read(tmp_path, "zw.txt", f"{NEWS} {broken}\n")
+    doc = _read(tmp_path, "zw.txt", f"{NEWS}\n{broken}\n")
     assert doc.metadata["flags"][0]["kind"] == "addressed to the assistant"
 
 
@@ -138,7 +146,7 @@ def _passage(doc, flags=None) -> Passage:
 
 
 def test_flagged_text_is_never_shown_to_the_model_nor_quoted(tmp_path):
-    doc = _read(tmp_path, "a.txt", f"{NEWS} {ORDER}\n")
+    doc = _read(tmp_path, "a.txt", f"{NEWS}\n{ORDER}\n")
     passage = _passage(doc)
     prompt = format_passages([passage])
     assert "strike continues" not in prompt and REMOVED in prompt and "9.5 percent pay rise" in prompt
@@ -174,7 +182,7 @@ def test_warnings_name_cited_flagged_sources_first():
 def test_both_stores_keep_flags_and_can_leave_flagged_documents_out(backend_settings, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "memo.txt").write_text(f"{NEWS} {ORDER}\n", encoding="utf-8")
+    (folder / "memo.txt").write_text(f"{NEWS}\n{ORDER}\n", encoding="utf-8")
     (folder / "clean.txt").write_text("Castellmar dock workers ended the strike with a pay rise on Tuesday.\n")
     index_paths([folder], backend_settings, HashEmbedder())
     rows = {row.source: row for row in open_store(backend_settings).documents()}

@@ -226,7 +226,7 @@ def test_document_rows_show_full_clean_titles():
     rows = render.document_rows([DocumentRow(1, "a.txt", date=None, chunks=3, chars=120, title="T" * 100),
                                  DocumentRow(2, "n/b.md", title="#  Steppe   zebras", outlet="Herald",
                                              date="2023-05-04", chunks=1)])
-    assert rows == [["T" * 100, "", "", "a.txt", 3], ["Steppe zebras", "Herald", "2023-05-04", "n/b.md", 1]]
+    assert rows == [["T" * 100, "", "", "a.txt", 3, ""], ["Steppe zebras", "Herald", "2023-05-04", "n/b.md", 1, ""]]
     assert render.document_choices([DocumentRow(1, "n/b.md", title="")]) == [("n/b.md", "n/b.md")]
 
 

@@ -1,10 +1,11 @@
 """Answer receipts: a JSON bundle anyone can re-check offline, later or on another machine with the same files.
 
-A receipt holds the question, the answer, its claims with their verdicts, and every quote (the answer's citations
-and the quotes of any disagreement) with its source file's path, character span, sha256, date and outlet, plus
-the model, the settings (no secrets), the index generation and the time. `verify_receipt` re-reads each file,
-compares its sha256, re-extracts its text the way indexing does and checks that each quote still stands at its
-span; when it does not, it searches the file and says where the quote moved, if anywhere.
+A receipt holds the question, the answer, its claims with their verdicts, its warnings, and every quote (the
+answer's citations and the quotes of any disagreement) with its source file's path, character span, sha256, date,
+outlet and whether the file is flagged as holding text written to steer the assistant, plus the model, the settings
+(no secrets), the index generation and the time. `verify_receipt` re-reads each file, compares its sha256,
+re-extracts its text the way indexing does and checks that each quote still stands at its span; when it does not,
+it searches the file and says where the quote moved, if anywhere.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ def build_receipt(answer: Answer, settings: Settings, store: PassageStore | None
     """The receipt of one answer; `store` (the index it came from) supplies file paths and hashes; `filters` are
     the source/date filters it was asked with."""
     files = {d.source: d for d in store.documents()} if store is not None else {}
+    flagged = _flagged_sources(answer, files)
     data = answer.to_dict()
-    quotes = [_quote(c, files) for c in answer.citations]
+    quotes = [_quote(c, files, flagged) for c in answer.citations]
     disagreements = [
-        {"what": d.what, "values": [{"value": v.value, "quotes": [_quote(c, files) for c in [v.citation, *v.also]]}
+        {"what": d.what, "values": [{"value": v.value,
+                                     "quotes": [_quote(c, files, flagged) for c in [v.citation, *v.also]]}
                                     for v in d.values]}
         for d in answer.disagreements
     ]
@@ -47,6 +50,7 @@ def build_receipt(answer: Answer, settings: Settings, store: PassageStore | None
                                 "independent_sources", "standalone_question", "model")},
         "filters": asdict(filters) if filters is not None else None,
         "claims": data["claims"],
+        "warnings": data["warnings"],
         "quotes": quotes,
         "disagreements": disagreements,
         "settings": _without_secrets(settings.model_dump(mode="json")),
@@ -54,13 +58,20 @@ def build_receipt(answer: Answer, settings: Settings, store: PassageStore | None
     }
 
 
-def _quote(c: Citation, files: dict[str, DocumentRow]) -> dict[str, Any]:
-    """One quote with what is needed to find and check it again."""
+def _flagged_sources(answer: Answer, files: dict[str, DocumentRow]) -> set[str]:
+    """Sources flagged as holding text written to steer the assistant: by the index's document rows, and by the
+    answer's passages (all there is to go by without the index)."""
+    return {d.source for d in files.values() if d.flags} | {p.source for p in answer.passages if p.flags}
+
+
+def _quote(c: Citation, files: dict[str, DocumentRow], flagged: set[str]) -> dict[str, Any]:
+    """One quote with what is needed to find and check it again, and whether its file is flagged."""
     doc = files.get(c.source)
     return {"n": c.n, "source": c.source, "path": (doc.path or None) if doc else None, "start": c.start, "end": c.end,
             "quote": c.quote, "verified": c.verified, "method": c.method,
             "sha256": (doc.content_hash or None) if doc else None, "date": c.date,
-            "date_source": doc.date_source if doc else None, "outlet": c.outlet, "url": doc.url if doc else None}
+            "date_source": doc.date_source if doc else None, "outlet": c.outlet, "url": doc.url if doc else None,
+            "flagged": c.source in flagged}
 
 
 def _without_secrets(value: Any) -> Any:

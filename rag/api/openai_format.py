@@ -18,14 +18,21 @@ def completion_id() -> str:
 
 def rag_extra(answer: Answer) -> dict[str, Any]:
     """The documented extra field: citations with verified quotes (with date and outlet), claim verdicts (with
-    independent sources), refusal, evidence, passages, as_of, time_scope and disagreements."""
+    independent sources), refusal, evidence, passages, as_of, time_scope, disagreements and warnings.
+
+    Passages, citations and evidence carry `flagged`: whether the passage (as numbered) holds text its document was
+    flagged for, written to steer the assistant (rag/guard/flags.py); passages carry those `flags` too. `warnings`
+    has one line per flagged source the answer was written from."""
     data = answer.to_dict()
     keys = ("citations", "claims", "refused", "refusal_reason", "evidence", "standalone_question", "model", "timings",
-            "as_of", "time_scope", "disagreements", "independent_sources")
+            "as_of", "time_scope", "disagreements", "independent_sources", "warnings")
     extra = {key: data[key] for key in keys}
-    extra["passages"] = [{k: p[k] for k in ("n", "source", "start", "end", "score", "title", "date", "date_source",
-                                            "outlet", "url", "duplicates")}
+    flagged = {p["n"] for p in data["passages"] if p["flags"]}
+    extra["passages"] = [{**{k: p[k] for k in ("n", "source", "start", "end", "score", "title", "date", "date_source",
+                                               "outlet", "url", "duplicates", "flags")}, "flagged": p["n"] in flagged}
                          for p in data["passages"]]
+    for citation in [*extra["citations"], *extra["evidence"]]:
+        citation["flagged"] = citation["n"] in flagged
     return extra
 
 

@@ -227,7 +227,9 @@ def _sse(data: dict[str, Any]) -> str:
 
 
 def _upload(service: RagService, files: list[UploadFile]) -> dict[str, Any]:
-    """Save uploads to temporary files under their own names, then index them through the service's checks."""
+    """Save uploads to temporary files under their own names, then index them through the service's checks; the
+    answer names the files added, updated and refused, and those flagged as holding text written to steer the
+    assistant (with their flags, as `rag index --json` gives them)."""
     import shutil
     import tempfile
     from pathlib import Path
@@ -243,7 +245,8 @@ def _upload(service: RagService, files: list[UploadFile]) -> dict[str, Any]:
         result = service.upload(saved)
     report = result.report
     return {"summary": result.summary(), "rejected": [{"name": n, "reason": r} for n, r in result.rejected],
-            "added": report.added if report else [], "updated": report.updated if report else []}
+            "added": report.added if report else [], "updated": report.updated if report else [],
+            "flagged": [{"source": source, "flags": flags} for source, flags in report.flagged] if report else []}
 
 
 def serve(service: RagService, host: str, port: int) -> None:

@@ -55,7 +55,8 @@ def _chat_column() -> dict[str, gr.components.Component]:
 
 
 def _documents_tab(service: RagService) -> dict[str, gr.components.Component]:
-    """Upload, the list of documents with full titles, and per-document re-read and delete."""
+    """Upload, the list of documents with full titles (and a flag for those holding text written to steer the
+    assistant), and per-document re-read and delete."""
     c: dict[str, gr.components.Component] = {}
     c["files"] = gr.File(label="Add files to the index (txt, md, html, pdf, docx); a file uploaded again under the "
                                "same name replaces the old one", file_count="multiple",
@@ -63,9 +64,9 @@ def _documents_tab(service: RagService) -> dict[str, gr.components.Component]:
     c["add"] = gr.Button("Add to index", variant="primary", elem_id="add")
     c["summary"] = gr.Markdown(elem_id="upload-summary")
     rows = service.documents()
-    c["table"] = gr.Dataframe(headers=["Title", "Outlet", "Date", "File", "Passages"], value=render.document_rows(rows),
+    c["table"] = gr.Dataframe(headers=render.DOCUMENT_HEADERS, value=render.document_rows(rows),
                               interactive=False, elem_id="documents", wrap=True,
-                              column_widths=["360px", "130px", "110px", "230px", "90px"])
+                              column_widths=["360px", "130px", "110px", "230px", "90px", "260px"])
     c["pick"] = gr.Dropdown(render.document_choices(rows), label="Document (or click its row above)",
                             elem_id="doc-pick")
     with gr.Row(elem_id="doc-actions"):

@@ -1,4 +1,5 @@
-"""HTML of the sources panel: one card per passage (title, outlet, date, file, relevance, highlighted quote). No gradio."""
+"""HTML of the sources panel: one card per passage (title, outlet, date, file, relevance, highlighted quote, a flag
+when its document holds text written to steer the assistant). No gradio."""
 
 from __future__ import annotations
 
@@ -90,6 +91,24 @@ def open_button(source: str, start: int, end: int) -> str:
             f'data-end="{end}" title="Show the whole document, scrolled to this quote">Open document</button>')
 
 
+def flag_text(flags: Sequence[dict[str, Any]]) -> str:
+    """'flagged: text written to steer the assistant — addressed to the assistant, line 2' ('' when unflagged)."""
+    if not flags:
+        return ""
+    from ..guard.flags import describe
+
+    return f"flagged: text written to steer the assistant — {describe(flags)}"
+
+
+def flag_badge(flags: Sequence[dict[str, Any]]) -> str:
+    """The visible badge of a passage or document holding text written to steer the assistant ('' when none)."""
+    if not flags:
+        return ""
+    tip = ("Text in this document was written to steer the assistant. It was never shown to the model and is never "
+           "quoted; what the document says may be slanted: read it with care.")
+    return f'<div class="rag-flag" role="note" title="{esc(tip)}">⚠ {esc(flag_text(flags))}</div>'
+
+
 def card_head(n: int, turn: int, title: str, meta: str, extra: str = "") -> str:
     """Number, title, outlet/date/file line and an optional right-hand figure."""
     return (f'<div class="rag-card-head"><a class="rag-n" href="#{anchor_id(turn, n)}">{n}</a>'
@@ -161,9 +180,10 @@ def passage_card(n: int, passage: Passage, citations: list[Citation], turn: int)
     dups = passage.duplicates
     also = f'<span class="rag-note">also reported by {esc(", ".join(dups))}</span>' if dups else ""
     meta = meta_line(passage.outlet, passage.date, passage.source, (passage.start, passage.end))
-    return (f'<article class="rag-card{" rag-cited" if spans else ""}" id="{anchor_id(turn, n)}">'
+    kind = (" rag-cited" if spans else "") + (" rag-flagged" if passage.flags else "")
+    return (f'<article class="rag-card{kind}" id="{anchor_id(turn, n)}">'
             + card_head(n, turn, clean_title(passage.title, passage.source), meta, relevance(passage))
-            + f'<div class="rag-passage">{highlight(text, spans)}</div>' + "".join(extras)
+            + flag_badge(passage.flags) + f'<div class="rag-passage">{highlight(text, spans)}</div>' + "".join(extras)
             + f'<div class="rag-card-foot">{open_button(passage.source, *at)}{also}</div></article>')
 
 
@@ -182,8 +202,8 @@ def evidence_card(citation: Citation, turn: int, docs: Mapping[str, DocumentRow]
     title = clean_title(doc.title, citation.source)
     meta = meta_line(citation.outlet or doc.outlet, citation.date or doc.date, citation.source,
                      (citation.start, citation.end))
-    return (f'<article class="rag-card rag-early" id="{anchor_id(turn, citation.n)}">'
-            + card_head(citation.n, turn, title, meta)
+    return (f'<article class="rag-card rag-early{" rag-flagged" if doc.flags else ""}" '
+            f'id="{anchor_id(turn, citation.n)}">' + card_head(citation.n, turn, title, meta) + flag_badge(doc.flags)
             + f'<div class="rag-passage"><mark class="quote-verified" title="found verbatim in the file">'
             f"{_display(citation.quote)}</mark></div>"
             + f'<div class="rag-card-foot">{open_button(citation.source, citation.start, citation.end)}'
@@ -274,5 +294,5 @@ def document_view(found: tuple[DocumentRow, str] | None, start: int, end: int) -
            if (lo, hi) != (0, len(text)) else "")
     title = clean_title(doc.title, doc.source)
     meta = meta_line(doc.outlet, doc.date, doc.source)
-    return (f'<div class="rag-doc-head"><div class="rag-card-title">{esc(title)}</div>{meta}</div>{cut}'
-            f'<div class="rag-doc-text">{body}</div>')
+    return (f'<div class="rag-doc-head"><div class="rag-card-title">{esc(title)}</div>{meta}{flag_badge(doc.flags)}'
+            f'</div>{cut}<div class="rag-doc-text">{body}</div>')

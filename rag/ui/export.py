@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..types import Answer, Citation, RefusalReason
-from .cards import clean_title, file_label, nice_date
+from .cards import clean_title, file_label, flag_text, nice_date
 
 
 def _md(text: str) -> str:
@@ -23,14 +23,16 @@ def _quote_block(text: str) -> str:
 
 
 def _source_line(citation: Citation, answer: Answer) -> str:
-    """'[n] Title — Outlet, 13 Oct 2023 — file.txt, characters a–b' for a citation."""
+    """'[n] Title — Outlet, 13 Oct 2023 — file.txt, characters a–b' for a citation, then '*(⚠ flagged: …)*' when its
+    passage holds text written to steer the assistant."""
     passage = answer.passages[citation.n - 1] if 0 < citation.n <= len(answer.passages) else None
     title = clean_title(passage.title if passage else "", citation.source)
     outlet = citation.outlet or (passage.outlet if passage else None)
     when = citation.date or (passage.date if passage else None)
     who = ", ".join(x for x in (outlet, nice_date(when)) if x)
     where = f"`{file_label(citation.source)}`, characters {citation.start}–{citation.end}"
-    return f"**[{citation.n}]** {_md(title)}" + (f" — {_md(who)}" if who else "") + f" — {where}"
+    flagged = f" *(⚠ {_md(flag_text(passage.flags))})*" if passage and passage.flags else ""
+    return f"**[{citation.n}]** {_md(title)}" + (f" — {_md(who)}" if who else "") + f" — {where}{flagged}"
 
 
 def _claims(answer: Answer) -> list[str]:
@@ -48,7 +50,7 @@ def _claims(answer: Answer) -> list[str]:
 
 
 def turn_markdown(answer: Answer, number: int) -> str:
-    """One question and its answer, claims and quoted sources."""
+    """One question and its answer, warnings about flagged sources, claims and quoted sources."""
     lines = [f"## {number}. {_md(answer.question)}", ""]
     if answer.refused:
         try:
@@ -58,6 +60,8 @@ def turn_markdown(answer: Answer, number: int) -> str:
         lines += [f"{_md(answer.answer)} *({_md(reason)})*", ""]
     else:
         lines += [_md(answer.answer), ""]
+    if answer.warnings:
+        lines += ["**Warnings**", "", *(f"- ⚠ {_md(w)}" for w in answer.warnings), ""]
     if answer.claims:
         lines += ["**Claims checked**", "", *_claims(answer), ""]
     if answer.citations:

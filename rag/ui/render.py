@@ -11,13 +11,13 @@ from collections.abc import Sequence
 
 from ..text import MARKER_GROUP
 from ..types import Answer, ClaimCheck, DocumentRow, RefusalReason
-from .cards import (Span, anchor_id, clean_title, disagreements_html, esc, file_label, highlight, nice_date,
-                    passage_card, plural, quote_spans, render_evidence, render_panel, render_sources)
+from .cards import (Span, anchor_id, clean_title, disagreements_html, esc, file_label, flag_text, highlight,
+                    nice_date, passage_card, plural, quote_spans, render_evidence, render_panel, render_sources)
 from .theme import CSS
 
-__all__ = ["CSS", "Span", "anchor_id", "claims_html", "document_rows", "format_answer", "highlight", "link_citations",
-           "passage_card", "plural", "progress_html", "quote_spans", "render_evidence", "render_panel",
-           "render_sources", "streaming_text"]
+__all__ = ["CSS", "DOCUMENT_HEADERS", "Span", "anchor_id", "claims_html", "document_rows", "format_answer",
+           "highlight", "link_citations", "passage_card", "plural", "progress_html", "quote_spans", "render_evidence",
+           "render_panel", "render_sources", "streaming_text", "warnings_html"]
 
 STAGE_LABELS = {  # stage -> (while it runs, once it is over)
     "starting": ("Starting", "Started"),
@@ -36,10 +36,16 @@ STEPS = ("searching", "evidence", "writing", "checking")
 # ---------------------------------------------------------------- answer text
 
 
-def link_citations(text: str, turn: int, verified: set[int], unverified: set[int] = frozenset()) -> str:
-    """Escape answer text and turn [n] markers into links to the sources panel (unverified/missing look different)."""
+def link_citations(text: str, turn: int, verified: set[int], unverified: set[int] = frozenset(),
+                   flagged: set[int] = frozenset()) -> str:
+    """Escape answer text and turn [n] markers into links to the sources panel (unverified/missing look different;
+    a source flagged as holding text written to steer the assistant is marked ⚠)."""
 
     def one(n: int) -> str:
+        if n in verified and n in flagged:
+            return (f'<a class="rag-cite rag-cite-flagged" href="#{anchor_id(turn, n)}" title="source {n}: the quote '
+                    f'is shown highlighted in its passage; its document holds text written to steer the assistant, '
+                    f'read it with care">[{n}]</a>')
         if n in verified:
             return (f'<a class="rag-cite" href="#{anchor_id(turn, n)}" title="source {n}: the quote is shown '
                     f'highlighted in its passage">[{n}]</a>')
@@ -70,15 +76,16 @@ def _verdict(check: ClaimCheck) -> str:
     return f'<span class="rag-verdict rag-supported" title="{esc(tip)}">{label}</span>'
 
 
-def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unverified: set[int]) -> str:
+def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unverified: set[int],
+                flagged: set[int] = frozenset()) -> str:
     """Every sentence the model wrote, each followed by its verdict; removed sentences and clauses struck through."""
     parts = []
     for check in claims:
         if not check.supported:
-            text = link_citations(check.sentence, turn, verified, unverified)
+            text = link_citations(check.sentence, turn, verified, unverified, flagged)
             parts.append(f'<span class="rag-claim rag-claim-removed"><del>{text}</del> {_verdict(check)}</span>')
             continue
-        text = link_citations(check.shown or check.sentence, turn, verified, unverified)
+        text = link_citations(check.shown or check.sentence, turn, verified, unverified, flagged)
         trimmed = check.trimmed
         cut = "".join(f' <del class="rag-trimmed">{esc(clause)}</del>' for clause in trimmed)
         if trimmed:
@@ -89,20 +96,28 @@ def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unv
 
 
 def format_answer(answer: Answer, turn: int) -> str:
-    """The chat message for a finished answer: claims with verdicts, disagreements, a one-line status footer."""
+    """The chat message for a finished answer: warnings about flagged sources, claims with verdicts, disagreements,
+    a one-line status footer."""
     verified = {c.n for c in answer.citations if c.verified}
     unverified = {c.n for c in answer.citations if not c.verified} - verified
+    flagged = {n for n, p in enumerate(answer.passages, start=1) if p.flags}
     if answer.refused:
         body = f'<div class="rag-refusal">{esc(answer.answer)}</div>'
         if answer.claims:
             body += ('<details class="rag-withdrawn"><summary>What the model wrote, and why it was withdrawn'
                      f"</summary>{claims_html(answer.claims, turn, set(), set())}</details>")
     elif answer.claims:
-        body = f'<div class="rag-answer">{claims_html(answer.claims, turn, verified, unverified)}</div>'
+        body = f'<div class="rag-answer">{claims_html(answer.claims, turn, verified, unverified, flagged)}</div>'
     else:
-        body = f'<div class="rag-answer">{link_citations(answer.answer, turn, verified, unverified)}</div>'
-    body += disagreements_html(answer, turn)
+        body = f'<div class="rag-answer">{link_citations(answer.answer, turn, verified, unverified, flagged)}</div>'
+    body = warnings_html(answer.warnings) + body + disagreements_html(answer, turn)
     return f'<div class="rag-msg">{body}{_footer(answer, verified, unverified)}</div>'
+
+
+def warnings_html(warnings: Sequence[str]) -> str:
+    """One '⚠ ' line per warning (a source the answer was written from holds text written to steer the assistant)."""
+    lines = "".join(f'<div class="rag-warning">⚠ {esc(w)}</div>' for w in warnings)
+    return f'<div class="rag-warnings" role="note">{lines}</div>' if lines else ""
 
 
 def _declined(reason: str | None) -> str:
@@ -212,9 +227,14 @@ def error_message(line: str) -> str:
 # ---------------------------------------------------------------- documents tab
 
 
+DOCUMENT_HEADERS = ["Title", "Outlet", "Date", "File", "Passages", "Flagged"]  # the File column is read by pick_row
+
+
 def document_rows(documents: Sequence[DocumentRow]) -> list[list]:
-    """Table rows for the documents tab: full title, outlet, date, file, passages."""
-    return [[clean_title(d.title, d.source), d.outlet or "", d.date or "", d.source, d.chunks] for d in documents]
+    """Table rows for the documents tab: full title, outlet, date, file, passages, and '⚠ flagged: …' for a document
+    holding text written to steer the assistant ('' otherwise)."""
+    return [[clean_title(d.title, d.source), d.outlet or "", d.date or "", d.source, d.chunks,
+             f"⚠ {flag_text(d.flags)}" if d.flags else ""] for d in documents]
 
 
 def document_choices(documents: Sequence[DocumentRow]) -> list[tuple[str, str]]:

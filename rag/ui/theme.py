@@ -60,6 +60,14 @@ a.rag-cite:hover { text-decoration-style: solid !important; }
 .rag-disagree { border: 1px solid var(--rag-mark-line); background: var(--rag-warn-bg); color: var(--rag-warn-fg);
   border-radius: 8px; padding: 0.4em 0.7em; margin: 0.5em 0; }
 .rag-disagree ul { margin: 0.2em 0 0 1.2em; padding: 0; }
+.rag-warnings { border: 1px solid var(--rag-bad-fg); background: var(--rag-bad-bg); color: var(--rag-bad-fg);
+  border-radius: 8px; padding: 0.4em 0.7em; margin: 0 0 0.5em; font-size: 0.9em; }
+.rag-warning + .rag-warning { margin-top: 0.3em; }
+.rag-flag { background: var(--rag-bad-bg); color: var(--rag-bad-fg); border-bottom: 1px solid var(--rag-border);
+  padding: 0.35em 0.75em; font-size: 0.86em; font-weight: 600; cursor: help; overflow-wrap: anywhere; }
+.rag-doc-head .rag-flag { border: 1px solid var(--rag-bad-fg); border-radius: 6px; margin-top: 0.4em; }
+.rag-card.rag-flagged { border-color: var(--rag-bad-fg); }
+a.rag-cite-flagged::after { content: "⚠"; color: var(--rag-bad-fg); padding-left: 1px; }
 .rag-refusal { font-weight: 600; }
 .rag-withdrawn summary { cursor: pointer; color: var(--rag-muted); }
 .rag-footer { display: flex; flex-wrap: wrap; gap: 0.15em 0.45em; margin-top: 0.5em; font-size: 0.82em;
