@@ -208,3 +208,11 @@ def test_the_shipped_model_matches_its_manifest_and_a_changed_file_is_refused(tm
         handle.write(b"tampered")
     with pytest.raises(ModelLoadError, match="sha256"):
         LinearModel(tmp_path)
+
+
+def test_question_and_answer_lines_are_flagged_only_in_a_document_that_gives_orders(tmp_path):
+    qa = "Q: Which party won the most seats?\nA: The Liberty Front.\n"
+    assert "flags" not in _read(tmp_path, "faq.txt", f"{NEWS}\n\n{qa}").metadata  # a news Q&A column stays
+    doc = _read(tmp_path, "attack.txt", f"{NEWS}\n{ORDER}\n\n{qa}")
+    kinds = {doc.original[f["start"] : f["end"]]: f["kind"] for f in doc.metadata["flags"]}
+    assert kinds["A: The Liberty Front."] == kinds["Q: Which party won the most seats?"] == "imitates the answer format"

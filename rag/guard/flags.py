@@ -16,7 +16,7 @@ from typing import Any
 
 from ..types import Document, Passage
 from .hidden import HiddenText, tag_character_texts
-from .steering import find_steering, is_steering
+from .steering import KIND_REPLY, find_steering, is_steering
 
 # Hidden text that never reached the indexed text (a comment, an attribute) flags its document when it steers,
 # against a lower bar: hiding it from readers is itself a sign of intent. Hidden text that did reach it (white or
@@ -25,6 +25,8 @@ HIDDEN_FACTOR = 0.5
 REMOVED = "[removed: text addressed to the assistant]"
 KIND_HIDDEN = "hidden from readers"
 KIND_QUOTED = "quoted by an order to the assistant"
+_QA_LINE = re.compile(r"^[ \t]*(?:q|a|question|answer|correct answer|the answer)[ \t]*[:\-–].*$",
+                      re.IGNORECASE | re.MULTILINE)
 _QUOTED = re.compile(r'["“«„]([^"“”«»„]{12,400}?)[.!?]?["”»“]')
 _MIN_PARTIAL = 24  # characters of a flagged sentence cut by a passage edge that still count as it
 
@@ -34,6 +36,9 @@ def flag_document(doc: Document, hidden: Sequence[HiddenText] = ()) -> list[dict
     flags = {(f.start, f.end): _span_flag(doc, f.start, f.end, f.kind, f.score) for f in find_steering(doc.text)}
     for a, b in _quoted_by_orders(doc.text, list(flags)):
         flags.setdefault((a, b), _span_flag(doc, a, b, KIND_QUOTED, 1.0))
+    if flags:  # a document that gives orders: its question-and-answer lines are the payload, not a news Q&A
+        for m in _QA_LINE.finditer(doc.text):
+            flags.setdefault(m.span(), _span_flag(doc, *m.span(), KIND_REPLY, 1.0))
     tag_runs = tag_character_texts(doc.text)
     for piece in [*hidden, *tag_runs]:
         score = is_steering(piece.text, factor=HIDDEN_FACTOR)
