@@ -132,12 +132,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     started = time.time()
-    rng = random.Random(args.seed)
+    data = load_data(args)
+    print(f"{len(data['positives'])} positives, {len(data['negatives'])} negatives; {len(data['calibration'])} "
+          f"calibration and {len(data['report'])} report articles", flush=True)
+    weights = fit(args, data)
+    threshold, figures = calibrate(args, weights, data)
+    save(args, weights, threshold, figures, len(data["positives"]), len(data["negatives"]), time.time() - started)
 
+
+def load_data(args: argparse.Namespace) -> dict:
+    """Training positives and negatives, held-out positives, and the calibration and report articles."""
+    rng = random.Random(args.seed)
     articles = news(args.shared)
     train_news = [a for a in articles if part(a) < 6]
-    calibration = [a for a in articles if part(a) in (6, 7)]
-    report = [a for a in articles if part(a) >= 8]
     news_sentences = [s for a in train_news for s in sentences(a["text"])]
     rng.shuffle(news_sentences)
     negatives = news_sentences[:150_000] + clapnq_sentences(args.shared)[:30_000] + scifact_sentences(args.shared, 20_000)
@@ -146,37 +153,44 @@ def main() -> None:
     claims = [s for s in news_sentences[150_000:170_000] if 5 <= len(s.split()) <= 30] or news_sentences[:2000]
     topics = [" ".join(a["title"].split()[:4]) for a in train_news]
     # Scored one sentence at a time at runtime, so trained and measured one sentence at a time.
-    train_pos = [s for p in positives(args.positives, False, claims, topics, args.seed) for s in sentences(p, 2)]
-    held_pos = [s for p in positives(2_000, True, claims, topics, args.seed + 1) for s in sentences(p, 2)]
-    print(f"{len(train_pos)} positives, {len(negatives)} negatives; {len(calibration)} calibration and "
-          f"{len(report)} report articles", flush=True)
+    return {
+        "positives": [s for p in positives(args.positives, False, claims, topics, args.seed) for s in sentences(p, 2)],
+        "held_out": [s for p in positives(2_000, True, claims, topics, args.seed + 1) for s in sentences(p, 2)],
+        "negatives": negatives,
+        "calibration": [a for a in articles if part(a) in (6, 7)],
+        "report": [a for a in articles if part(a) >= 8],
+    }
 
+
+def fit(args: argparse.Namespace, data: dict) -> np.ndarray:
+    """Logistic regression weights (the bias last), classes balanced."""
     from sklearn.linear_model import LogisticRegression
 
-    X = matrix(train_pos + negatives)
-    y = np.array([1] * len(train_pos) + [0] * len(negatives))
-    fit = LogisticRegression(C=args.C, class_weight="balanced", fit_intercept=False, solver="liblinear", max_iter=200)
-    fit.fit(X, y)
-    weights = fit.coef_.ravel().astype(np.float32)
+    X = matrix(data["positives"] + data["negatives"])
+    y = np.array([1] * len(data["positives"]) + [0] * len(data["negatives"]))
+    model = LogisticRegression(C=args.C, class_weight="balanced", fit_intercept=False, solver="liblinear", max_iter=200)
+    model.fit(X, y)
+    return model.coef_.ravel().astype(np.float32)
 
-    cal, cal_best = article_max(weights, calibration)
+
+def calibrate(args: argparse.Namespace, weights: np.ndarray, data: dict) -> tuple[float, dict]:
+    """The lowest threshold flagging at most max-flag-rate of the calibration articles, and the figures at it."""
+    cal, cal_best = article_max(weights, data["calibration"])
     for s, t in sorted(cal_best, reverse=True)[:5]:
         print(f"  calibration top {s:.3f}: {t[:160]}")
-    # The lowest threshold that flags at most max-flag-rate of the calibration articles.
     threshold = float(max(0.5, np.quantile(cal, 1 - args.max_flag_rate) + 1e-6))
-    rep, rep_best = article_max(weights, report)
+    rep, rep_best = article_max(weights, data["report"])
     figures = {
         "threshold": round(threshold, 4),
-        "held_out_phrasings_recall": round(float((scores(weights, held_pos) >= threshold).mean()), 4),
-        "training_phrasings_recall": round(float((scores(weights, train_pos[:2000]) >= threshold).mean()), 4),
+        "held_out_phrasings_recall": round(float((scores(weights, data["held_out"]) >= threshold).mean()), 4),
+        "training_phrasings_recall": round(float((scores(weights, data["positives"][:2000]) >= threshold).mean()), 4),
         "calibration_articles_flagged": f"{int((cal >= threshold).sum())}/{len(cal)}",
         "report_articles_flagged": f"{int((rep >= threshold).sum())}/{len(rep)}",
     }
-    flagged = sorted(((s, t) for s, t in rep_best if s >= threshold), reverse=True)
     print(json.dumps(figures, indent=1))
-    for s, t in flagged[:20]:
+    for s, t in sorted(((s, t) for s, t in rep_best if s >= threshold), reverse=True)[:20]:
         print(f"  report flag {s:.3f}: {t[:160]}")
-    save(args, weights, threshold, figures, len(train_pos), len(negatives), time.time() - started)
+    return threshold, figures
 
 
 def save(args, weights: np.ndarray, threshold: float, figures: dict, n_pos: int, n_neg: int, seconds: float) -> None:

@@ -85,22 +85,29 @@ def find_steering(text: str, model: LinearModel | None = None) -> list[Finding]:
     model = model or packaged_model()
     spans = sentence_spans(text, 0, len(text))
     scores = [sentence_score(text[a:b], model) for a, b in spans]
-    found: dict[int, Finding] = {}
-    together = _paragraphs_adding_up(text, spans, scores, model.threshold)
-    for i, ((a, b), score) in enumerate(zip(spans, scores)):
-        near = any(scores[j] >= model.threshold for j in (i - 1, i + 1) if 0 <= j < len(scores))
-        cut = model.threshold * (NEIGHBOUR_FACTOR if near else 1.0)
-        if score >= cut or (score >= LIKELY and _line_of(text, a) in together):
-            found[i] = Finding(a, b, rule_kind(text[a:b]) or KIND_ORDER, round(score, 3))
+    found = _orders(text, spans, scores, model.threshold)
     per_line = Counter(_line_of(text, a) for a, _ in spans)
-    lines = {line for i in found if per_line[line := _line_of(text, spans[i][0])] <= MAX_PARAGRAPH}
+    paragraphs = {line for i in found if per_line[line := _line_of(text, spans[i][0])] <= MAX_PARAGRAPH}
     turns = _turn_lines(text)
     for i, (a, b) in enumerate(spans):
-        if i not in found and _line_of(text, a) in turns:
-            found[i] = Finding(a, b, KIND_TURN, round(scores[i], 3))
-        elif i not in found and _line_of(text, a) in lines:
-            found[i] = Finding(a, b, KIND_PARAGRAPH, round(scores[i], 3))
+        line = _line_of(text, a)
+        kind = KIND_TURN if line in turns else KIND_PARAGRAPH if line in paragraphs else None
+        if i not in found and kind:
+            found[i] = Finding(a, b, kind, round(scores[i], 3))
     return [found[i] for i in sorted(found)]
+
+
+def _orders(text: str, spans: list[tuple[int, int]], scores: list[float], threshold: float) -> dict[int, Finding]:
+    """Sentence index -> finding for the sentences steering by their own score: at the threshold, at half of it
+    next to one that reaches it, or likely and in a paragraph whose likely sentences add up to it."""
+    together = _paragraphs_adding_up(text, spans, scores, threshold)
+    found: dict[int, Finding] = {}
+    for i, ((a, b), score) in enumerate(zip(spans, scores)):
+        near = any(scores[j] >= threshold for j in (i - 1, i + 1) if 0 <= j < len(scores))
+        cut = threshold * (NEIGHBOUR_FACTOR if near else 1.0)
+        if score >= cut or (score >= LIKELY and _line_of(text, a) in together):
+            found[i] = Finding(a, b, rule_kind(text[a:b]) or KIND_ORDER, round(score, 3))
+    return found
 
 
 def _turn_lines(text: str) -> set[int]:
