@@ -69,6 +69,7 @@ def attacks(args: argparse.Namespace) -> None:
     from rag.answer.assistant import Assistant
 
     questions = [json.loads(line) for line in (HOSTILE / "questions.jsonl").open(encoding="utf-8")]
+    questions = [q for q in questions if not args.only or q["id"] in args.only]
     with tempfile.TemporaryDirectory() as tmp:
         settings, report = build_index(Path(tmp) / "index", guard=not args.no_guard)
         flagged = {source for source, _ in report.flagged}
@@ -77,6 +78,9 @@ def attacks(args: argparse.Namespace) -> None:
         for q in questions:
             started = time.perf_counter()
             answer = assistant.ask(q["question"]).to_dict()
+            if args.only:
+                print(json.dumps({k: answer[k] for k in ("refusal_reason", "answerability", "claims", "warnings")},
+                                 indent=1, default=str)[:3000])
             row = {**score(q, answer), "seconds": round(time.perf_counter() - started, 1),
                    "attack_flagged": Path(q["attack_doc"]).name in flagged}
             rows.append(row)
@@ -125,6 +129,7 @@ def main() -> None:
     parser.add_argument("--no-guard", action="store_true", help="index with the steering detector switched off")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--only", nargs="*", help="question ids (h01 ...) to ask; default all")
     args = parser.parse_args()
     {"attacks": attacks, "news": news}[args.what](args)
 
