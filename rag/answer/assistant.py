@@ -221,8 +221,8 @@ class Assistant:
     def _check(self, claims: list[GroundedClaim], passages: list[Passage], question: str) -> list[ClaimCheck]:
         """A verdict per claim: its quotes put to the judge, its names and numbers looked up in its passages."""
         if not self.settings.answer.check_claims:
-            return [ClaimCheck(c.sentence, _numbers(c), supported=bool(c.citations), shown=c.sentence) for c in claims]
-        items = [(c.sentence, c.text, _numbers(c), quotes_text(c.citations), _cited_text(c, passages)) for c in claims]
+            return [ClaimCheck(c.sentence, _passage_numbers(c), supported=bool(c.citations), shown=c.sentence) for c in claims]
+        items = [(c.sentence, c.text, _passage_numbers(c), quotes_text(c.citations), _cited_text(c, passages)) for c in claims]
         return judge_claims(items, question, self.judge, self.settings.answer.support_threshold)
 
     @property
@@ -235,7 +235,7 @@ class Assistant:
         return self._judge
 
 
-def _numbers(claim: GroundedClaim) -> list[int]:
+def _passage_numbers(claim: GroundedClaim) -> list[int]:
     """The passage numbers a claim cites."""
     return list(dict.fromkeys(c.n for c in claim.citations))
 
@@ -259,7 +259,7 @@ def _checked_text(text: str, claims: list[GroundedClaim], checks: list[ClaimChec
 
 def _cited_text(claim: GroundedClaim, passages: list[Passage]) -> str:
     """The text of the passages a claim cites, where its names and numbers must appear."""
-    return " ".join(passages[n - 1].text for n in _numbers(claim) if 1 <= n <= len(passages))
+    return " ".join(passages[n - 1].text for n in _passage_numbers(claim) if 1 <= n <= len(passages))
 
 
 def _decline(result: Answer, reason: RefusalReason, on_token: TokenCallback | None) -> None:

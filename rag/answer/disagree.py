@@ -90,7 +90,7 @@ def find_disagreements(question: str, passages: list[Passage]) -> list[Disagreem
         if shared == 0:
             continue
         if asks_number:
-            candidates += _numbers(sentence, asked)
+            candidates += _number_candidates(sentence, asked)
         if asks_date:
             candidates += _dates(sentence, shared)
     found = [d for d in (_disagreement(group, cands, evidence, question) for group, cands in _grouped(candidates)) if d]
@@ -120,7 +120,7 @@ def _named_before(text: str, start: int, counted: set[str]) -> str | None:
     return next((w for w in words if w[:5] in counted or ("toll" in counted and w[:5] in _TOLL)), None)
 
 
-def _numbers(sentence: Sentence, asked: _Asked) -> list[_Candidate]:
+def _number_candidates(sentence: Sentence, asked: _Asked) -> list[_Candidate]:
     """Numbers of a sentence that count what the question counts, or sit near its key terms, with their units."""
     text = sentence.text
     dated = [(a, b) for a, b, _ in find_dates(text)]

@@ -134,7 +134,7 @@ def _read_question(question: str) -> _Question | None:
     terms = {t for t in content_words(rest) if len(t) > 1} - NOT_TERMS - {head} - {k[:5] for k in kind}
     names = {_fold(w) for w in re.findall(r"[^\W_][\w'’-]*", question)}
     roles = {ROLE[w] for w in names if w in ROLE and w not in kind}
-    return _Question(head, terms, _numbers(rest), names, roles, what)
+    return _Question(head, terms, _number_words(rest), names, roles, what)
 
 
 def _who_did(question: str) -> tuple[str, str, str, set[str]] | None:
@@ -185,7 +185,7 @@ def _tokens(text: str) -> list[_Token]:
     return [_Token(m.group(), m.start(), m.end()) for m in re.finditer(r"[^\W_][\w'’-]*", text)]
 
 
-def _numbers(text: str) -> set[str]:
+def _number_words(text: str) -> set[str]:
     """The figures of a text without thousands separators: "12,000 people" -> {"12000"}."""
     return {n.replace(",", "") for n in re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text)}
 
@@ -195,7 +195,7 @@ def _relevant(sentence: Sentence, asked: _Question) -> bool:
     may lack; "12,000" and "9,000" are different facts, so figures are never among them)."""
     shared = len(asked.terms & content_words(sentence.text))
     need = len(asked.terms) - (len(asked.terms) // 4 if asked.head else 0)  # "who said": the statement, all of it
-    return shared >= need and asked.numbers <= _numbers(sentence.text) \
+    return shared >= need and asked.numbers <= _number_words(sentence.text) \
         and any(asked.linked(t.word) for t in _tokens(sentence.text))
 
 
