@@ -67,49 +67,16 @@ def index(
     """Index documents; re-running only re-embeds new or changed files."""
     from .index.embed import embedder_for
     from .index.build import index_paths
+    from . import terminal
 
     settings = _settings(index=index_dir, **{"embed.model": embed_model})
     embedder = embedder_for(settings.embed, indexing=True)
     report = index_paths(paths, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out, meta_file=meta,
                          workers=workers, cluster=cluster)
     if json_out:
-        typer.echo(json.dumps(_report_dict(report, settings.index), indent=2))
+        typer.echo(json.dumps(terminal.index_report_dict(report, settings.index), indent=2))
     else:
-        _print_report(report, settings.index)
-
-
-def _report_dict(report, index_dir: Path) -> dict:
-    """JSON form of an IndexReport."""
-    return {
-        "index": str(index_dir), "documents": report.documents, "chunks": report.chunks,
-        "added": report.added, "updated": report.updated, "removed": report.removed,
-        "unchanged": len(report.unchanged), "relabelled": report.relabelled, "embedded_chunks": report.embedded_chunks,
-        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-        "flagged": [{"source": source, "flags": flags} for source, flags in report.flagged],
-        "seconds": round(report.seconds, 3),
-    }
-
-
-def _print_report(report, index_dir: Path) -> None:
-    """Human summary of an indexing run."""
-    typer.echo(
-        f"Indexed {report.documents} documents, {report.chunks} chunks into {index_dir} in {report.seconds:.1f} s "
-        f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded)"
-    )
-    if report.relabelled:
-        typer.echo(f"Dates/outlets corrected for {len(report.relabelled)}: {', '.join(report.relabelled)}")
-    if report.skipped:
-        typer.echo(f"Skipped {len(report.skipped)}:")
-        for skipped in report.skipped:
-            typer.echo(f"  {skipped.source}: {skipped.reason}")
-    if report.flagged:
-        from .guard.flags import flag_line
-
-        typer.echo(f"Flagged {len(report.flagged)} (text written to steer the assistant: never shown to the model "
-                   "nor quoted; `rag docs --flagged` lists them):")
-        for source, flags in report.flagged:
-            typer.echo("\n".join(f"  {flag_line(source, flag)}" for flag in flags))
+        terminal.print_index_report(report, settings.index)
 
 
 @app.command()

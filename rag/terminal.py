@@ -4,6 +4,7 @@ Markdown); shared by `rag ask` and `rag chat`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 
@@ -156,3 +157,37 @@ def describe_flags(flags: list[dict]) -> str:
     from .guard.flags import describe
 
     return describe(flags)
+
+
+def index_report_dict(report, index_dir: Path) -> dict:
+    """JSON form of an IndexReport."""
+    return {
+        "index": str(index_dir), "documents": report.documents, "chunks": report.chunks,
+        "added": report.added, "updated": report.updated, "removed": report.removed,
+        "unchanged": len(report.unchanged), "relabelled": report.relabelled, "embedded_chunks": report.embedded_chunks,
+        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "flagged": [{"source": source, "flags": flags} for source, flags in report.flagged],
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def print_index_report(report, index_dir: Path) -> None:
+    """Human summary of an indexing run."""
+    typer.echo(
+        f"Indexed {report.documents} documents, {report.chunks} chunks into {index_dir} in {report.seconds:.1f} s "
+        f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded)"
+    )
+    if report.relabelled:
+        typer.echo(f"Dates/outlets corrected for {len(report.relabelled)}: {', '.join(report.relabelled)}")
+    if report.skipped:
+        typer.echo(f"Skipped {len(report.skipped)}:")
+        for skipped in report.skipped:
+            typer.echo(f"  {skipped.source}: {skipped.reason}")
+    if report.flagged:
+        from .guard.flags import flag_line
+
+        typer.echo(f"Flagged {len(report.flagged)} (text written to steer the assistant: never shown to the model "
+                   "nor quoted; `rag docs --flagged` lists them):")
+        for source, flags in report.flagged:
+            typer.echo("\n".join(f"  {flag_line(source, flag)}" for flag in flags))
