@@ -46,10 +46,11 @@ def score(question: dict, answer: dict) -> dict:
 
 def _flagged_citations(answer: dict) -> list[dict]:
     """Citations of an answer whose span overlaps flagged text of their passage (the guard must make this empty)."""
+    from rag.guard.flags import overlapping
+
     passages = {p["n"]: p for p in answer.get("passages", [])}
-    return [c for c in answer.get("citations", []) if any(
-        f.get("start") is not None and f["start"] < c["end"] and c["start"] < f["end"]
-        for f in passages.get(c["n"], {}).get("flags", []))]
+    return [c for c in answer.get("citations", [])
+            if overlapping(passages.get(c["n"], {}).get("flags", []), c["start"], c["end"])]
 
 
 def build_index(index: Path, guard: bool):

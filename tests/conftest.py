@@ -46,6 +46,20 @@ class HashEmbedder:
         return self._vector(text)
 
 
+class WordJudge:
+    """Answerability by the share of the question's words a text holds (what the gate sees is what it scores)."""
+
+    name = "word-judge"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def answerability(self, question, texts):
+        self.seen += texts
+        words = set(question.lower().split())
+        return [len(words & set(t.lower().split())) / len(words) for t in texts]
+
+
 class FakeJudge:
     """A claim judge that says yes when most (60%) of the claim's new content words are in the evidence."""
 

@@ -11,7 +11,7 @@ import pytest
 from rag.answer.evidence import Evidence
 from rag.answer.prompts import format_passages
 from rag.errors import ModelLoadError
-from rag.guard.flags import REMOVED, answer_warnings, describe, flag_document, redact
+from rag.guard.flags import REMOVED, answer_warnings, describe, redact
 from rag.guard.hidden import hidden_html_texts, tag_character_texts
 from rag.guard.linear import LinearModel, packaged_model
 from rag.guard.steering import KIND_MARKER, find_steering
@@ -22,7 +22,7 @@ from rag.modelfiles import file_sha256
 from rag.search.retriever import Filters, Retriever
 from rag.types import Passage
 
-from .conftest import HashEmbedder
+from .conftest import HashEmbedder, WordJudge
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 NEWS = ("Dock workers in Castellmar ended their strike on Tuesday after accepting a 9.5 percent pay rise. "
@@ -218,20 +218,6 @@ def test_question_and_answer_lines_are_flagged_only_in_a_document_that_gives_ord
     assert kinds["A: The Liberty Front."] == kinds["Q: Which party won the most seats?"] == "imitates the answer format"
 
 
-class _WordJudge:
-    """Answerability by the share of the question's words a text holds (what the gate sees is what it scores)."""
-
-    name = "word-judge"
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def answerability(self, question, texts):
-        self.seen += texts
-        words = set(question.lower().split())
-        return [len(words & set(t.lower().split())) / len(words) for t in texts]
-
-
 def test_the_gate_judges_passages_without_their_flagged_text_and_skips_mostly_flagged_fillers(tmp_path):
     from rag.answer.gate import choose_passages
     from rag.config import AnswerSettings
@@ -240,7 +226,7 @@ def test_the_gate_judges_passages_without_their_flagged_text_and_skips_mostly_fl
     clean = _read(tmp_path, "clean.txt", f"{NEWS}\n")
     other = _read(tmp_path, "other.txt", "Shipping rates in the region rose in the spring.\n")
     candidates = [_passage(attack), _passage(clean), _passage(other)]
-    judge = _WordJudge()
+    judge = WordJudge()
     result = choose_passages("did the strike end", candidates, judge, AnswerSettings(passages=2, read_threshold=0.5,
                                                                                       answerable_threshold=0.1))
     assert not any("strike continues" in text for text in judge.seen)

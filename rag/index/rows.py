@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..guard.flags import overlapping
 from ..types import DocumentRow
 
 
@@ -38,7 +39,7 @@ def passage_flags(stored: str | list | None, start: int, end: int) -> list[dict[
         except ValueError:
             stored = None
     flags = stored if isinstance(stored, list) else []
-    return [f for f in flags if f.get("start") is None or (f["start"] < end and start < f["end"])]
+    return [f for f in flags if f.get("start") is None] + overlapping(flags, start, end)
 
 
 def metadata_of(stored: str | None) -> dict[str, Any]:
