@@ -315,7 +315,9 @@ def _upload(page, note: Path, expect: str) -> None:
     page.locator("#upload input[type=file]").set_input_files(str(note))
     page.wait_for_selector("#upload >> text=steppe zebras.md")
     page.click("#add")
-    page.wait_for_selector(f"#upload-summary >> text={expect}")
+    # Indexing an upload waits for the embedder the app loads in the background at start-up; on a busy machine
+    # (the full suite runs the real model beside it) that has taken over a minute, so the page default is too short.
+    page.wait_for_selector(f"#upload-summary >> text={expect}", timeout=240_000)
 
 
 @pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
