@@ -61,7 +61,8 @@ class PassageStore(Protocol):
     def passages(self, hits: Hits) -> list[Passage]: ...
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None,
-                        until: str | None = None, unflagged: bool = False) -> set[int]: ...
+                        until: str | None = None, unflagged: bool = False,
+                        not_after: str | None = None) -> set[int]: ...
 
     # ---- documents
 

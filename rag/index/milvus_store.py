@@ -274,12 +274,15 @@ class MilvusStore(ManifestFacts):
         return rows
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None,
-                        until: str | None = None, unflagged: bool = False) -> set[int]:
+                        until: str | None = None, unflagged: bool = False, not_after: str | None = None) -> set[int]:
         """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter),
-        and, with `unflagged`, holds no text flagged as written to steer the assistant."""
+        with `unflagged` holds no text flagged as written to steer the assistant, and with `not_after` is undated
+        or dated on/before that day."""
         clauses = [f"date >= {_literal(since)}" if since else "", f"date <= {_literal(until)}" if until else ""]
         if since or until:
             clauses.append('date != ""')
+        if not_after:
+            clauses.append(f'(date == "" or date <= {_literal(not_after)})')
         docs = self.query("documents", " and ".join(c for c in clauses if c), ["id", "source", "path", "metadata"])
         if unflagged:
             docs = [d for d in docs if not metadata_of(d["metadata"]).get("flags")]

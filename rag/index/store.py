@@ -216,10 +216,14 @@ class IndexStore(ManifestFacts):
         return ", ".join(f"d.{c}" if c in columns else "NULL" for c in ("date_source", "outlet", "url"))
 
     def chunk_ids_where(self, source_glob: str | None = None, since: str | None = None, until: str | None = None,
-                        unflagged: bool = False) -> set[int]:
+                        unflagged: bool = False, not_after: str | None = None) -> set[int]:
         """Passage ids whose document matches a source glob and a date range (undated documents fail a date filter),
-        and, with `unflagged`, holds no text flagged as written to steer the assistant."""
+        with `unflagged` holds no text flagged as written to steer the assistant, and with `not_after` is undated
+        or dated on/before that day."""
         clauses, args = [], []
+        if not_after:
+            clauses.append("(d.date IS NULL OR d.date = '' OR d.date <= ?)")
+            args.append(not_after)
         if unflagged:
             clauses.append("json_extract(d.metadata, '$.flags') IS NULL")
         if source_glob:

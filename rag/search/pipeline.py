@@ -1,23 +1,28 @@
 """One retrieval path: what a question retrieves, decided once for every face (`rag search`, `rag ask`, chat,
 the web UI, the API's /v1/search and chat completions, and evaluation's retrieval metrics).
 
-Time words steer it: "latest", "now" re-rank a pool of candidates by publication date; "in 2022", "before March
-2023" narrow the dates searched (all dates again when none matches). k only cuts the ranking: the top 4 are the
+A question is asked from a point in time, its as-of date (default today): a document dated after it is never
+returned when one is given, and relative time words are read against it. Time words steer it: "latest", "now"
+re-rank a pool of candidates by publication date; "this week", "last month" favour a pool's candidates published
+in that window; "in 2022", "before March 2023" narrow the dates searched (all dates again when none matches). k only cuts the ranking: the top 4 are the
 first 4 of the top 10, so a face showing fewer passages shows the same ones, in the same order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .timescope import boost_recent, read_time_scope
+from .filters import Filters
+from .timescope import boost_recent, boost_windows, read_time_scope
 
 if TYPE_CHECKING:
     from ..types import Passage
-    from . import Filters, Searcher
+    from . import Searcher
 
 RECENT_POOL = 15  # for "latest"/"now" questions, the candidates re-ranked by date (whatever k a face asks for)
+WINDOW_POOL = 30  # for "this week"/"last month" questions: last year's story on the topic often ranks first
 
 
 @dataclass
@@ -29,15 +34,18 @@ class Retrieval:
 
 
 def retrieve(retriever: Searcher, question: str, k: int, *, mode: str | None = None,
-             filters: Filters | None = None) -> Retrieval:
+             filters: Filters | None = None, as_of: dt.date | None = None) -> Retrieval:
     """The top-k passages for a question, its time words applied (period filter, recency boost), and what was done.
 
     mode: dense, lexical or hybrid (default: the retriever's setting). filters: the user's own source and date
-    restrictions; a period the question names is laid over them."""
-    scope = read_time_scope(question)
+    restrictions; a period the question names is laid over them. as_of: the day the question is asked from
+    (default today); given, no document dated after it is returned."""
+    if as_of is not None:
+        filters = replace(filters or Filters(), as_of=as_of.isoformat())
+    scope = read_time_scope(question, as_of)
     if scope is None:
         return Retrieval(retriever.search(question, k=k, mode=mode, filters=filters))
-    fetch = max(k, RECENT_POOL) if scope.recent else k
+    fetch = max(k, WINDOW_POOL if scope.windows else RECENT_POOL if scope.recent else k)
     passages: list[Passage] = []
     if scope.since or scope.until:
         period = f"{scope.since or 'any date'} to {scope.until or 'any date'}"
@@ -46,6 +54,13 @@ def retrieve(retriever: Searcher, question: str, k: int, *, mode: str | None = N
                              else f"no document published {period} matches: searched all dates")
     if not passages:
         passages = retriever.search(question, k=fetch, mode=mode, filters=filters)
+    if scope.windows:
+        pool = max(k, WINDOW_POOL)
+        dated = any(p.date for p in passages[:pool])
+        passages = boost_windows(passages[:pool], scope.window_list()) + passages[pool:]
+        named = ", ".join(f"'{w['words']}' = {w['start']} to {w['end']}" for w in scope.windows)
+        scope.actions.append(f"sources published in the window preferred ({named})" if dated
+                             else "no retrieved source is dated: the time window could not be applied")
     if scope.recent:
         dated = any(p.date for p in passages[:RECENT_POOL])
         # Only the pool is re-ranked, so the order of the top does not depend on how deep a face looks.

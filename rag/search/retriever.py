@@ -56,7 +56,8 @@ class Retriever:
         if cfg.exclude_flagged:
             filters = replace(filters or Filters(), unflagged=True)
         if filters and filters.active():
-            allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until, filters.unflagged)
+            allowed = self.store.chunk_ids_where(filters.source, filters.since, filters.until, filters.unflagged,
+                                                 not_after=filters.as_of)
             if not allowed:
                 return []
         fetch = max(cfg.fetch_k, k)

@@ -1,26 +1,33 @@
 """Time words in a question and what retrieval does with them.
 
 "now", "latest", "currently" ask for the newest sources: candidates get a recency boost by the rank of their
-publication date. "in 2022", "during March 2023", "before 2021", "since 2020" name periods: they become
-publication-date filters. "before the war" names an event, not a date: it is recorded, and nothing is filtered.
+publication date. "this week", "yesterday", "last month", "recently" name windows relative to the question's as-of
+date (rag/search/timewords.py): candidates published in the window get a boost that fades with the days outside
+it, so older background still ranks when it is what answers. "in 2022", "during March 2023", "before 2021", "since
+2020" name periods: they become publication-date filters. "before the war" names an event, not a date: it is
+recorded, and nothing is filtered.
 """
 
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..types import Passage
 from .filters import Filters
+from .timewords import Window, time_windows
 
 RECENCY_WEIGHT = 0.15  # boost of the newest dated candidate (fused scores run 0..1); older ones get less, undated none
+WINDOW_WEIGHT = 0.15  # boost of a candidate published inside a named window; it halves every HALF_LIFE days outside
+HALF_LIFE_DAYS = 7  # (or the window's own length when longer: "this year" fades by the year, "this week" by the week)
 _MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTH = r"(?P<month>" + "|".join(_MONTH_NAMES) + r")"
 _RECENT = re.compile(
-    r"\b(?:now|nowadays|currently|current|latest|newest|most recent|recent(?:ly)?|today|these days|at present"
-    r"|presently|so far|to date|still|any ?more|up to date|this (?:week|month|year))\b", re.I)
+    r"\b(?:now|nowadays|currently|current|latest|newest|most recent|today|these days|at present"
+    r"|presently|still|any ?more|up to date)\b", re.I)
 _PERIOD = re.compile(rf"\b(?P<word>in|during|throughout|before|until|till|prior to|after|since|from)\s+"
                      rf"(?:{_MONTH}\s+)?(?P<year>(?:19|20)\d\d)\b(?!\s*-)", re.I)
 _EVENT = re.compile(r"\b(?P<word>before|after|since|until|prior to)\s+(?P<what>the\s+[a-z]+(?:\s+[a-z]+)?)", re.I)
@@ -34,6 +41,8 @@ class TimeScope:
     recent: bool = False  # the question asks for the newest information
     since: str | None = None  # publication-date bounds the question names
     until: str | None = None
+    as_of: str | None = None  # the day the question is asked from: relative words are read against it
+    windows: list[dict[str, str]] = field(default_factory=list)  # the runs of days relative words name
     actions: list[str] = field(default_factory=list)  # what was done, for the answer's metadata
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,12 +54,21 @@ class TimeScope:
         base = filters or Filters()
         since = max(filter(None, [base.since, self.since]), default=None)
         until = min(filter(None, [base.until, self.until]), default=None)
-        return Filters(base.source, since, until)
+        return replace(base, since=since, until=until)
+
+    def window_list(self) -> list[Window]:
+        """The named windows as Window objects."""
+        return [Window(**w) for w in self.windows]
 
 
-def read_time_scope(question: str) -> TimeScope | None:
-    """The time words of a question (None when it has none)."""
-    scope = TimeScope()
+def read_time_scope(question: str, as_of: dt.date | None = None) -> TimeScope | None:
+    """The time words of a question (None when it has none); relative ones are read as seen from `as_of`
+    (default: today)."""
+    day = as_of or dt.date.today()
+    scope = TimeScope(as_of=day.isoformat())
+    for window in time_windows(question, day):
+        scope.words.append(window.words)
+        scope.windows.append(asdict(window))
     for m in _RECENT.finditer(question):
         scope.words.append(m.group())
         scope.recent = True
@@ -106,3 +124,19 @@ def boost_recent(passages: list[Passage], weight: float = RECENCY_WEIGHT) -> lis
         p.scores["recency"] = round(boost, 4)
         p.score += boost
     return sorted(passages, key=lambda p: -p.score)
+
+
+def boost_windows(passages: list[Passage], windows: list[Window], weight: float = WINDOW_WEIGHT) -> list[Passage]:
+    """Passages re-ranked with a boost for publication inside a named window, fading with the days outside it."""
+    for p in passages:
+        if not p.date:
+            continue
+        boost = max(weight * 0.5 ** (w.days_outside(p.date) / max(HALF_LIFE_DAYS, _length(w))) for w in windows)
+        p.scores["window"] = round(boost, 4)
+        p.score += boost
+    return sorted(passages, key=lambda p: -p.score)
+
+
+def _length(window: Window) -> int:
+    """Days in a window."""
+    return (dt.date.fromisoformat(window.end) - dt.date.fromisoformat(window.start)).days + 1
