@@ -6,6 +6,7 @@ writes each answer and its sources to stdout, so scripts can drive it. Commands:
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,8 +82,9 @@ def show_sources(answer: Answer | None) -> None:
         typer.echo(f"[{n}] {p.source}, chars {p.start}-{p.end} ({mark}): {terminal.one_line(p.text)[:300]}")
 
 
-def run_chat(assistant: Assistant, interactive: bool | None = None) -> int:
-    """The conversation loop; returns the exit code (1 if any question failed in a pipe)."""
+def run_chat(assistant: Assistant, interactive: bool | None = None, as_of: dt.date | None = None) -> int:
+    """The conversation loop, every question asked as of `as_of` (default today); returns the exit code (1 if any
+    question failed in a pipe)."""
     interactive = sys.stdin.isatty() if interactive is None else interactive
     if interactive:
         _enable_readline()
@@ -101,14 +103,15 @@ def run_chat(assistant: Assistant, interactive: bool | None = None) -> int:
             typer.echo(HELP)
             continue
         try:
-            answers.append(_answer_one(assistant, question, answers, interactive))
+            answers.append(_answer_one(assistant, question, answers, interactive, as_of))
         except RagError as exc:
             failed = True
             typer.secho(f"error: {exc}", fg="red", err=True)
     return 1 if failed and not interactive else 0
 
 
-def _answer_one(assistant: Assistant, question: str, answers: list[Answer], interactive: bool) -> Answer:
+def _answer_one(assistant: Assistant, question: str, answers: list[Answer], interactive: bool,
+                as_of: dt.date | None = None) -> Answer:
     """Answer one line: evidence first, the streamed answer, then the checked answer with its sources."""
     shown: list[str] = []
 
@@ -118,7 +121,7 @@ def _answer_one(assistant: Assistant, question: str, answers: list[Answer], inte
 
     # the assistant condenses follow-ups by the one rule every face shares (rag/answer/followup.py)
     result = assistant.ask(question, history=history_pairs(answers) or None, on_token=on_token,
-                           on_evidence=terminal.print_evidence if interactive else None)
+                           on_evidence=terminal.print_evidence if interactive else None, as_of=as_of)
     if result.standalone_question:
         typer.secho(f"(searched for: {result.standalone_question})", dim=True, err=True)
     terminal.print_text(result, "".join(shown))

@@ -28,6 +28,9 @@ SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only documents
 ExcludeFlaggedOpt = Annotated[bool, typer.Option(
     "--exclude-flagged", help="Leave out documents flagged as holding text written to steer the assistant "
     "[env: RAG_RETRIEVE__EXCLUDE_FLAGGED].")]
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", help="Ask as of DATE (YYYY-MM-DD): nothing published after it is read, and 'this week', 'last month' "
+    "are read from it [default: today].")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
 
 
@@ -87,19 +90,22 @@ def search(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    as_of: AsOfOpt = None,
     exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show the passages that best match a question (time words steer them as they steer `rag ask`)."""
     from .search.pipeline import retrieve
+    from .search.filters import parse_as_of
     from .search.retriever import Filters, Retriever
     from . import terminal
 
     _check_question(question)
     settings = _settings(index=index_dir, **{"retrieve.k": k, "retrieve.mode": mode,
                                              "retrieve.exclude_flagged": exclude_flagged or None})
-    found = retrieve(Retriever(settings), question, settings.retrieve.k, filters=Filters(source, since, until))
+    found = retrieve(Retriever(settings), question, settings.retrieve.k, filters=Filters(source, since, until),
+                     as_of=parse_as_of(as_of))
     passages = found.passages
     if json_out:
         typer.echo(json.dumps({"question": question, "passages": [p.to_dict() for p in passages],
@@ -190,9 +196,12 @@ def eval_command(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate N questions (up to half unanswerable when the set has both).")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="dense, lexical or hybrid.")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, help="k of hit@k and recall@k (retrieve.k).")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Public set to index and score: clapnq, scifact or seed.")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Public set to index and score: clapnq, scifact, seed or realtimeqa.")] = None,
     shared: Annotated[Optional[Path], typer.Option("--shared", help="Folder holding eval/ data sets (default ../shared).")] = None,
-    split: Annotated[str, typer.Option("--split", help="CLAPNQ lines: all, train, calibration (choose thresholds) or report (lines 151-180, never tuned on).")] = "all",
+    split: Annotated[str, typer.Option("--split", help="CLAPNQ lines: all, train, calibration (choose thresholds) or report (lines 151-180, never tuned on); realtimeqa weeks: all, dev (January-February) or report (March).")] = "all",
+    as_of: AsOfOpt = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="Also score the plain LangChain pipeline (splitter, "
+                                           "same embedder, FAISS, top-k, same model) on the same questions.")] = False,
     judge: Annotated[Optional[str], typer.Option("--judge", help="Also grade answers with this chat model (reported as LLM-judged).")] = None,
     compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Compare two run folders: --compare RUN_A RUN_B.")] = None,
     receipts: Annotated[Optional[Path], typer.Option("--receipts", help="Re-run a folder of receipts as regression "
@@ -219,7 +228,7 @@ def eval_command(
 
     metrics, run_dir = execute(EvalRequest(gold=gold, dataset=dataset, shared=shared, index=index_dir, out=out, llm=llm,
                                            judge=judge, retrieval_only=retrieval_only, limit=limit, mode=mode, k=k,
-                                           split=split))
+                                           split=split, as_of=as_of, baseline=baseline))
     if json_out:
         typer.echo(json.dumps(metrics, indent=2))
         return
@@ -255,6 +264,7 @@ def ask(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    as_of: AsOfOpt = None,
     exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
     json_out: JsonOpt = False,
@@ -264,9 +274,10 @@ def ask(
 ) -> None:
     """Answer a question from your documents, citing verified quotes. Exit code 0 answered, 3 declined, 1 error."""
     from .answer.assistant import Assistant
-    from .search.filters import Filters
+    from .search.filters import Filters, parse_as_of
     from . import terminal
 
+    day = parse_as_of(as_of)
     output = "json" if json_out else output
     if output not in ("text", "json", "markdown"):
         raise RagError(f"unknown --format {output!r}: use text, json or markdown")
@@ -282,8 +293,8 @@ def ask(
 
     live = {"on_token": on_token, "on_evidence": terminal.print_evidence} if output == "text" else {}
     assistant = Assistant(settings)
-    filters = Filters(source, since, until)
-    result = assistant.ask(question, filters=filters, **live)
+    filters = Filters(source, since, until, as_of=day.isoformat() if day else None)
+    result = assistant.ask(question, filters=filters, as_of=day, **live)
     if receipt:
         from .answer.receipt import build_receipt, write_receipt
 
@@ -324,15 +335,17 @@ def verify(
 @app.command()
 def chat(
     llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model spec [env: RAG_LLM__SPEC].")] = None,
+    as_of: AsOfOpt = None,
     exclude_flagged: ExcludeFlaggedOpt = False,
     index_dir: IndexOpt = None,
 ) -> None:
     """Talk to your documents in the terminal: follow-ups, /sources, /quit; in a pipe, one question per line."""
     from .answer.assistant import Assistant
     from .chat import run_chat
+    from .search.filters import parse_as_of
 
-    raise typer.Exit(run_chat(Assistant(_settings(index=index_dir, **{"llm.spec": llm,
-                                                                       "retrieve.exclude_flagged": exclude_flagged or None}))))
+    assistant = Assistant(_settings(index=index_dir, **{"llm.spec": llm, "retrieve.exclude_flagged": exclude_flagged or None}))
+    raise typer.Exit(run_chat(assistant, as_of=parse_as_of(as_of)))
 
 
 @app.command()

@@ -66,7 +66,7 @@ def print_text(result: Answer, shown: str) -> None:
     if result.answer != parse_reply(shown, len(result.passages)).text:  # markers corrected or claims removed
         typer.echo(f"\nWith checked citations: {result.answer}")
     if result.citations:
-        typer.echo(f"\nSources (as of {result.as_of}):" if result.as_of else "\nSources:")
+        typer.echo(f"\nSources ({result.as_of_words()}):" if result.as_of else "\nSources:")
     for c in result.citations:
         typer.echo(source_line(c))
     if result.dropped_citations:
@@ -117,7 +117,8 @@ def markdown(result: Answer) -> str:
     if result.refused and result.refusal_reason:
         lines.append(f"_{RefusalReason(result.refusal_reason).wording}_")
     if result.as_of:
-        lines += [f"_As of {result.as_of} (the newest cited source)._", ""]
+        newest = " (the newest cited source)" if result.as_of == result.newest_source else ""
+        lines += [f"_{result.as_of_words().capitalize()}{newest}._", ""]
     for c in result.citations:
         lines += [f"**[{c.n}]** `{c.source}`{provenance(c)}, chars {c.start}-{c.end} {citation_mark(c)}", "",
                   f"> {one_line(c.quote)}", ""]

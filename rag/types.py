@@ -239,12 +239,25 @@ class Answer:
     refusal_reason: RefusalReason | None = None  # why it was declined
     evidence: list[Citation] = field(default_factory=list)  # best sentence per passage, found before the answer
     claims: list[ClaimCheck] = field(default_factory=list)  # per sentence of the reply: kept or removed, and why
-    as_of: str | None = None  # newest publication date among the cited documents: the date the answer speaks from
+    # The date the answer speaks from: the as-of date the question was asked from when one was given, else the
+    # newest cited document's date.
+    as_of: str | None = None
+    newest_source: str | None = None  # newest publication date among the cited documents
     time_scope: dict[str, Any] | None = None  # time words in the question and what retrieval did about them
     disagreements: list[Disagreement] = field(default_factory=list)  # values the sources give differently
     independent_sources: int = 0  # independent sources behind all citations together
     answerability: float | None = None  # the judge's best P(a retrieved passage states the answer) (None: gate off)
     warnings: list[str] = field(default_factory=list)  # e.g. a cited source holds text written to steer the assistant
+
+    def as_of_words(self) -> str | None:
+        """"as of 2023-01-05, newest source 2023-01-04" (the date asked from and what the sources reach), "as of
+        2024-03-04" (the newest cited source), or None when the answer cites nothing dated and no date was asked."""
+        if not self.as_of:
+            return None
+        if self.as_of == self.newest_source:
+            return f"as of {self.as_of}"
+        newest = f", newest source {self.newest_source}" if self.newest_source else ", no dated source cited"
+        return f"as of {self.as_of}{newest}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by `rag ask --json` and the evaluation."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -92,8 +93,9 @@ class Assistant:
         on_stage: StageCallback | None = None,
         history: Sequence[Any] | None = None,
         filters: Filters | None = None,
+        as_of: dt.date | None = None,
     ) -> Answer:
-        """Answer one question. Callbacks, all optional: `on_stage` names each step as it starts, `on_evidence`
+        """Answer one question, as asked on `as_of` when given (nothing published after it is read). Callbacks, all optional: `on_stage` names each step as it starts, `on_evidence`
         gets the best verified sentence per retrieved passage before the model is asked, `on_token` the answer
         text as it is generated (without the quote block)."""
         if not question or not question.strip():
@@ -104,7 +106,7 @@ class Assistant:
         standalone = self._standalone(question, history, llm, stage, timings)
         stage("searching")
         with _timed(timings, "retrieve"):  # the one retrieval path: time words ("latest", "in 2022") steer it
-            found = retrieve(self.retriever, standalone, self.candidate_count, filters=filters)
+            found = retrieve(self.retriever, standalone, self.candidate_count, filters=filters, as_of=as_of)
         with _timed(timings, "judge"):  # which candidates state the answer: the model reads only those
             gate = choose_passages(standalone, found.passages, self.passage_judge, self.settings.answer)
         result = Answer(question=question, answer="", refused=False, passages=gate.passages, model=self.model_name,
@@ -120,7 +122,8 @@ class Assistant:
             if on_evidence:
                 on_evidence(result.evidence)
             self._respond(result, llm, standalone, evidence, on_token, stage, timings)
-        news.annotate(result, standalone)  # dates, outlets, as_of, independent sources, disagreements
+        # dates, outlets, as_of, independent sources, disagreements
+        news.annotate(result, standalone, as_of.isoformat() if as_of else None)
         result.warnings = answer_warnings(result.passages, {c.n for c in result.citations})
         timings["total"] = time.perf_counter() - started
         result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
@@ -288,10 +291,11 @@ def answer(
     judge: SupportJudge | None = None,
     history: Sequence[Any] | None = None,
     filters: Filters | None = None,
+    as_of: dt.date | None = None,
     **callbacks: Any,
 ) -> Answer:
     """Answer one question from the index (convenience over Assistant; pass retriever/llm to reuse them).
 
     `callbacks`: on_token, on_evidence, on_stage, as for Assistant.ask."""
     return Assistant(settings, retriever=retriever, llm=llm, judge=judge).ask(question, history=history, filters=filters,
-                                                                  **callbacks)
+                                                                  as_of=as_of, **callbacks)

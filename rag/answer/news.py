@@ -10,12 +10,14 @@ from ..types import Answer, Citation, Passage, RefusalReason
 from .disagree import find_disagreements
 
 
-def annotate(result: Answer, question: str) -> None:
-    """Fill dates/outlets on citations, `as_of`, independent sources per claim and answer, and disagreements."""
+def annotate(result: Answer, question: str, as_of: str | None = None) -> None:
+    """Fill dates/outlets on citations, `as_of` (the point in time asked from, else the newest cited date),
+    independent sources per claim and answer, and disagreements."""
     passages = result.passages
     for citation in [*result.citations, *result.evidence]:
         _date_outlet(citation, passages)
-    result.as_of = max((c.date for c in result.citations if c.verified and c.date), default=None)
+    result.newest_source = max((c.date for c in result.citations if c.verified and c.date), default=None)
+    result.as_of = as_of or result.newest_source
     for claim in result.claims:
         claim.sources = independent_sources([passages[n - 1] for n in claim.citations if 1 <= n <= len(passages)])
         claim.single_source = claim.sources == 1

@@ -7,6 +7,7 @@ of the model: when it is full the answer is a 503 with Retry-After, never a hang
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import queue
 import threading
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..answer.followup import role_turns
 from ..errors import RagError
+from ..search.filters import parse_as_of
 from ..types import Answer
 from . import openai_format as fmt
 
@@ -35,6 +37,8 @@ class ChatRequest(BaseModel):
     model: str = fmt.MODEL_NAME
     messages: list[dict[str, Any]]
     stream: bool = False
+    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
+                              "read, and time words are read from it (default: today)")
 
 
 class SearchRequest(BaseModel):
@@ -46,6 +50,8 @@ class SearchRequest(BaseModel):
     source: str | None = None
     since: str | None = None
     until: str | None = None
+    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
+                              "read, and time words are read from it (default: today)")
 
 
 class AskRequest(BaseModel):
@@ -53,6 +59,8 @@ class AskRequest(BaseModel):
 
     question: str
     history: list[tuple[str, str]] = Field(default_factory=list, description="(role, text) pairs, oldest first")
+    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
+                              "read, and time words are read from it (default: today)")
 
 
 class Gate:
@@ -104,10 +112,12 @@ def create_app(service: RagService) -> FastAPI:
             raise RagError("the last message must be a user message with a question")
         gate.enter()
         if request.stream:
-            return StreamingResponse(_guarded(gate, _stream(service, question, role_turns(history), request.model)),
+            return StreamingResponse(_guarded(gate, _stream(service, question, role_turns(history), request.model,
+                                                            parse_as_of(request.as_of))),
                                      media_type="text/event-stream")
         try:
-            return fmt.completion(service.ask(question, role_turns(history)), request.model)
+            return fmt.completion(service.ask(question, role_turns(history), as_of=parse_as_of(request.as_of)),
+                                  request.model)
         finally:
             gate.leave()
 
@@ -115,7 +125,7 @@ def create_app(service: RagService) -> FastAPI:
     def ask(request: AskRequest) -> dict[str, Any]:
         gate.enter()
         try:
-            return service.ask(request.question, role_turns(request.history)).to_dict()
+            return service.ask(request.question, role_turns(request.history), as_of=parse_as_of(request.as_of)).to_dict()
         finally:
             gate.leave()
 
@@ -127,7 +137,8 @@ def create_app(service: RagService) -> FastAPI:
         if not request.question.strip():
             raise RagError("the question is empty")
         found = retrieve(service.retriever(), request.question, request.k or service.settings.retrieve.k,
-                         mode=request.mode, filters=Filters(request.source, request.since, request.until))
+                         mode=request.mode, filters=Filters(request.source, request.since, request.until),
+                         as_of=parse_as_of(request.as_of))
         return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(found.passages, start=1)],
                 "time_scope": found.time_scope}
 
@@ -180,7 +191,8 @@ def _guarded(gate: Gate, events: Iterator[str]) -> Iterator[str]:
         gate.leave()
 
 
-def _stream(service: RagService, question: str, history: list[dict[str, str]], model: str) -> Iterator[str]:
+def _stream(service: RagService, question: str, history: list[dict[str, str]], model: str,
+            as_of: dt.date | None = None) -> Iterator[str]:
     """Server-sent events: evidence first (in `rag`), then the CHECKED answer's text, then citations in `rag`.
 
     Only text that passed the claim check is sent as content, so a client that ignores `rag` never shows a
@@ -191,7 +203,7 @@ def _stream(service: RagService, question: str, history: list[dict[str, str]], m
 
     def work() -> None:
         try:
-            answer = service.ask(question, history, on_evidence=lambda found: events.put(("evidence", found)))
+            answer = service.ask(question, history, on_evidence=lambda found: events.put(("evidence", found)), as_of=as_of)
             events.put(("done", answer))
         except BaseException as exc:  # noqa: BLE001 - sent to the client as one line
             events.put(("error", exc))
