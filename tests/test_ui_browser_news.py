@@ -153,3 +153,38 @@ def test_receipt_download_verifies_and_a_changed_source_fails(asked, news_app, t
     assert changed.returncode != 0 and "bbc-floods.md: file changed" in changed.stdout, changed.stdout + changed.stderr
     assert re.search(r'bbc-floods\.md: quote \[\d+\] "The number of people killed.*no longer in the file', changed.stdout)
     assert "reuters-floods.html" not in changed.stdout  # only the changed file is named
+
+
+def _dot_left(dot) -> float:
+    return float(re.search(r"left:\s*([\d.]+)%", dot.get_attribute("style"))[1])
+
+
+def test_timeline_places_sources_on_a_date_axis_with_as_of_marked(asked):
+    page, _ = asked
+    timeline = page.locator("#sources .rag-timeline").first
+    assert timeline.is_visible()
+    dots = {d.get_attribute("data-date"): d for d in timeline.locator(".rag-tl-dot").all()}
+    assert set(dots) == {"2023-06-10", "2024-03-02", "2024-03-04"}  # the dam story, the wire report, the BBC update
+    assert "rag-tl-retrieved" in dots["2023-06-10"].get_attribute("class")  # retrieved, not cited
+    for day in ("2024-03-02", "2024-03-04"):
+        assert "rag-tl-cited" in dots[day].get_attribute("class")
+    assert _dot_left(dots["2023-06-10"]) < _dot_left(dots["2024-03-02"]) < _dot_left(dots["2024-03-04"])
+    assert "as of 4 Mar 2024" in timeline.locator(".rag-tl-asof").inner_text()
+    _check_layout(page, VIEW)
+    _shot(page, "news-timeline")
+    dots["2024-03-04"].click()  # a dot leads to its card
+    page.wait_for_selector("#sources article.rag-card.flash >> text=bbc-floods.md")
+
+
+def test_as_of_box_hides_later_reports_and_the_answer_says_its_date(news_app, browser):
+    page = _open(browser, news_app[0], VIEW)
+    try:
+        page.fill("#as-of input, #as-of textarea", "2024-03-03")
+        text = _ask(page, DEATHS, turn=1)
+        assert "as of 3 Mar 2024" in text and "newest source 2 Mar 2024" in text
+        assert _card(page, "bbc-floods.md").count() == 0  # published on 4 March, after the question's day
+        dates = [d.get_attribute("data-date") for d in page.locator("#sources .rag-tl-dot").all()]
+        assert dates and max(dates) <= "2024-03-03"
+        assert "as of 3 Mar 2024" in page.locator("#sources .rag-tl-asof").first.inner_text()
+    finally:
+        page.context.close()

@@ -47,6 +47,9 @@ def _chat_column() -> dict[str, gr.components.Component]:
         c["stop"] = gr.Button("Stop", variant="stop", scale=0, min_width=76, elem_id="stop", visible=False)
     with gr.Row(elem_id="chat-tools"):
         c["new"] = gr.Button("New conversation", size="sm", scale=0, elem_id="new")
+        # the day questions are asked from: nothing published after it is read, "this week" is the week before it
+        c["as_of"] = gr.Textbox(placeholder="as of: today (or YYYY-MM-DD)", show_label=False, container=False,
+                                scale=0, min_width=190, max_lines=1, elem_id="as-of")
         c["export"] = gr.DownloadButton("Export conversation (.md)", size="sm", scale=0, elem_id="export",
                                         visible=False)
         c["receipt"] = gr.DownloadButton("Receipt of the last answer (.json)", size="sm", scale=0, elem_id="receipt",
@@ -123,7 +126,7 @@ def build_app(service: RagService, loader: Loader | None = None) -> gr.Blocks:
             s = _settings_tab(service)
 
         timer.tick(h.tick, outputs=[status, timer], show_progress="hidden")
-        queue_args = dict(fn=h.queue_question, inputs=[c["question"], c["chat"], session],
+        queue_args = dict(fn=h.queue_question, inputs=[c["question"], c["chat"], session, c["as_of"]],
                           outputs=[c["chat"], c["question"], session, c["ask"], c["stop"]], queue=False)
         answer_args = dict(fn=h.respond, inputs=[c["chat"], session],
                            outputs=[c["chat"], sources, session, c["ask"], c["stop"], c["export"], c["receipt"]],

@@ -240,29 +240,6 @@ def disagreements_html(answer: Answer, turn: int) -> str:
     return f'<div class="rag-disagree">{"".join(items)}</div>' if items else ""
 
 
-def render_sources(answer: Answer, turn: int = 1) -> str:
-    """Sources of one answer: cited passages open, retrieved-but-uncited ones in a collapsed section."""
-    by_n: dict[int, list[Citation]] = {}
-    for c in answer.citations:
-        by_n.setdefault(c.n, []).append(c)
-    cited, uncited = [], []
-    for n, passage in enumerate(answer.passages, start=1):
-        card = passage_card(n, passage, by_n.get(n, []), turn)
-        (cited if n in by_n else uncited).append(card)
-    parts = [f'<div class="turn-title">Sources for “{esc(answer.question)}”</div>']
-    if answer.standalone_question:
-        parts.append(f'<div class="rag-note">searched for “{esc(answer.standalone_question)}”</div>')
-    actions = (answer.time_scope or {}).get("actions") or []
-    if actions:
-        parts.append(f'<div class="rag-note">time words in the question: {esc("; ".join(actions))}</div>')
-    parts.append(disagreements_html(answer, turn))
-    parts += cited or ['<div class="rag-note">No passage is cited in this answer.</div>']
-    if uncited:
-        label = plural(len(uncited), "more retrieved passage") + ", not cited"
-        parts.append(f'<details class="rag-uncited"><summary>{label}</summary>{"".join(uncited)}</details>')
-    return "".join(parts)
-
-
 def render_evidence(question: str, evidence: Sequence[Citation], turn: int, docs: Mapping[str, DocumentRow]) -> str:
     """Sources of a turn still being answered: the best sentence of each retrieved passage, as soon as found."""
     head = (f'<div class="turn-title">Evidence for “{esc(question)}”</div><div class="rag-note">Found before the '

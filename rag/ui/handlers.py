@@ -13,6 +13,8 @@ from typing import Any
 import gradio as gr
 
 from ..answer.followup import history_pairs
+from ..errors import RagError
+from ..search.filters import parse_as_of
 from . import cards, render
 from .export import write_export
 from ..service import RagService
@@ -66,9 +68,15 @@ class Handlers:
 
     # ------------------------------------------------------------ asking
 
-    def queue_question(self, question: str, chat: list, session: dict) -> tuple:
-        """Show the question at once with a waiting bubble; the queued `respond` answers it (one at a time per tab)."""
+    def queue_question(self, question: str, chat: list, session: dict, as_of: str | None = None) -> tuple:
+        """Show the question at once with a waiting bubble; the queued `respond` answers it (one at a time per tab),
+        as of the day in the as-of box (empty: today)."""
         question = (question or "").strip()
+        try:
+            day = parse_as_of(as_of)
+        except RagError as exc:
+            gr.Warning(str(exc).replace("--as-of", "As of"))
+            return gr.skip(), gr.skip(), {**session, "pending": None}, gr.skip(), gr.skip()
         session = {**session, "id": session.get("id") or uuid.uuid4().hex}
         if session["id"] in self.busy:
             gr.Warning("Wait for the answer, or press Stop, before asking again.")
@@ -79,7 +87,7 @@ class Handlers:
         waiting = [("queued", 0.0)] if self.turns else []  # another tab's question holds the model
         bubble = render.running_message(render.progress_html(waiting, 0.0), "")
         chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": bubble}]
-        session = {**session, "pending": question}
+        session = {**session, "pending": question, "as_of": day}
         return chat, "", session, gr.update(visible=False), gr.update(visible=True, interactive=True)
 
     def respond(self, chat: list, session: dict) -> Iterator[tuple]:
@@ -91,7 +99,8 @@ class Handlers:
         session = {**session, "pending": None}
         number = len(session["panels"]) + 1
         history = history_pairs(session["answers"])  # the assistant decides whether it is a follow-up
-        turn = Turn(lambda **callbacks: self.service.ask(question, history, **callbacks), self.loader).start()
+        as_of = session.get("as_of")
+        turn = Turn(lambda **callbacks: self.service.ask(question, history, as_of=as_of, **callbacks), self.loader).start()
         self.turns[session["id"]] = turn
         try:
             yield from self._follow(turn, question, number, chat, session)

@@ -10,10 +10,11 @@ import re
 from collections.abc import Sequence
 
 from ..text import MARKER_GROUP
-from ..types import Answer, ClaimCheck, DocumentRow, RefusalReason
+from ..types import Answer, Citation, ClaimCheck, DocumentRow, RefusalReason
 from .cards import (Span, anchor_id, clean_title, disagreements_html, esc, file_label, flag_text, highlight,
-                    nice_date, passage_card, plural, quote_spans, render_evidence, render_panel, render_sources)
+                    nice_date, passage_card, plural, quote_spans, render_evidence, render_panel)
 from .theme import CSS
+from .timeline import timeline_html
 
 __all__ = ["CSS", "DOCUMENT_HEADERS", "Span", "anchor_id", "claims_html", "document_rows", "format_answer",
            "highlight", "link_citations", "passage_card", "plural", "progress_html", "quote_spans", "render_evidence",
@@ -95,6 +96,31 @@ def claims_html(claims: Sequence[ClaimCheck], turn: int, verified: set[int], unv
     return " ".join(parts)
 
 
+def render_sources(answer: Answer, turn: int = 1) -> str:
+    """Sources of one answer: cited passages open, retrieved-but-uncited ones in a collapsed section."""
+    by_n: dict[int, list[Citation]] = {}
+    for c in answer.citations:
+        by_n.setdefault(c.n, []).append(c)
+    cited, uncited = [], []
+    for n, passage in enumerate(answer.passages, start=1):
+        card = passage_card(n, passage, by_n.get(n, []), turn)
+        (cited if n in by_n else uncited).append(card)
+    parts = [f'<div class="turn-title">Sources for “{esc(answer.question)}”</div>']
+    if answer.standalone_question:
+        parts.append(f'<div class="rag-note">searched for “{esc(answer.standalone_question)}”</div>')
+    actions = (answer.time_scope or {}).get("actions") or []
+    if actions:
+        parts.append(f'<div class="rag-note">time words in the question: {esc("; ".join(actions))}</div>')
+    parts.append(timeline_html(answer, turn))
+    parts.append(disagreements_html(answer, turn))
+    parts += cited or ['<div class="rag-note">No passage is cited in this answer.</div>']
+    if uncited:
+        label = plural(len(uncited), "more retrieved passage") + ", not cited"
+        parts.append(f'<details class="rag-uncited"><summary>{label}</summary>{"".join(uncited)}</details>')
+    return "".join(parts)
+
+
+
 def format_answer(answer: Answer, turn: int) -> str:
     """The chat message for a finished answer: warnings about flagged sources, claims with verdicts, disagreements,
     a one-line status footer."""
@@ -154,7 +180,9 @@ def _context_parts(answer: Answer) -> list[str]:
     """Where an answer comes from: as-of date, the condensed question, the model and the time taken."""
     parts = []
     if answer.as_of:
-        parts.append(f"as of {esc(nice_date(answer.as_of))}")
+        newest = answer.newest_source
+        parts.append(f"as of {esc(nice_date(answer.as_of))}" + (
+            f" (newest source {esc(nice_date(newest))})" if newest and newest != answer.as_of else ""))
     if answer.standalone_question and answer.standalone_question.strip() != answer.question.strip():
         parts.append(f"searched for: “{esc(answer.standalone_question)}”")
     if answer.model:

@@ -60,6 +60,19 @@ a.rag-cite:hover { text-decoration-style: solid !important; }
 .rag-disagree { border: 1px solid var(--rag-mark-line); background: var(--rag-warn-bg); color: var(--rag-warn-fg);
   border-radius: 8px; padding: 0.4em 0.7em; margin: 0.5em 0; }
 .rag-disagree ul { margin: 0.2em 0 0 1.2em; padding: 0; }
+.rag-timeline { margin: 0.3em 0 0.7em; }
+.rag-tl-axis { position: relative; height: 2.6em; margin: 1.3em 0.9em 0.2em; border-bottom: 2px solid var(--rag-border); }
+.rag-tl-dot { position: absolute; bottom: -0.8em; transform: translateX(-50%); width: 1.55em; height: 1.55em;
+  border-radius: 999px; display: flex; align-items: center; justify-content: center; font-size: 0.75em;
+  text-decoration: none !important; border: 2px solid var(--rag-link); }
+.rag-tl-cited { background: var(--rag-link); color: var(--rag-card-bg) !important; font-weight: 600; z-index: 2; }
+.rag-tl-retrieved { background: var(--rag-card-bg); color: var(--rag-link) !important; z-index: 1; }
+.rag-tl-asof { position: absolute; top: -1.2em; bottom: -0.4em; border-left: 2px dashed var(--rag-flash); }
+.rag-tl-asof span { position: absolute; top: -0.2em; left: 0.3em; white-space: nowrap; font-size: 0.75em;
+  color: var(--rag-muted); }
+.rag-tl-label-left span { left: auto; right: 0.3em; }
+.rag-tl-ends { display: flex; justify-content: space-between; color: var(--rag-muted); font-size: 0.78em;
+  margin: 0.6em 0.2em 0; }
 .rag-warnings { border: 1px solid var(--rag-bad-fg); background: var(--rag-bad-bg); color: var(--rag-bad-fg);
   border-radius: 8px; padding: 0.4em 0.7em; margin: 0 0 0.5em; font-size: 0.9em; }
 .rag-warning + .rag-warning { margin-top: 0.3em; }
