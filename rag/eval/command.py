@@ -27,6 +27,8 @@ class EvalRequest:
     mode: str | None = None
     k: int | None = None
     split: str = "all"  # CLAPNQ lines: all, train, calibration or report (rag.eval.datasets.CLAPNQ_SPLITS)
+    as_of: str | None = None  # the day questions without their own as_of are asked from (default today)
+    baseline: bool = False  # also score the plain LangChain pipeline on the same questions
 
 
 def default_shared_dir() -> Path:
@@ -51,6 +53,7 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
     from ..config import load_settings
     from ..index.embed import embedder_for
     from ..search.retriever import Retriever
+    from ..search.filters import parse_as_of
     from .runner import EvalOptions, run_eval, sample
 
     if request.gold is None and request.dataset is None:
@@ -60,6 +63,9 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
     embedder = embedder_for(settings.embed, indexing=True)  # the data sets are indexed as `rag index` does
     items = _gold_items(request, settings, embedder)
     items = sample(items, request.limit)
+    day = parse_as_of(request.as_of)
+    for item in items:
+        item.as_of = item.as_of or (day.isoformat() if day else None)
     retriever = Retriever(settings, embedder=embedder)
     llm = None if request.retrieval_only else _chat_model(settings.llm)
     judge = _chat_model(settings.llm.model_copy(update={"spec": request.judge})) if request.judge else None
@@ -69,6 +75,11 @@ def execute(request: EvalRequest) -> tuple[dict[str, Any], Path]:
              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     options = EvalOptions(k=settings.retrieve.k, mode=settings.retrieve.mode, retrieval_only=request.retrieval_only,
                           judge=judge, label=label)
+    if request.baseline:
+        from .baseline import LangChainBaseline
+
+        options.baseline = LangChainBaseline.for_index(settings, embedder, llm)
+        label["baseline"] = options.baseline.describe()
     out = request.out or default_out_dir(request.dataset)
     metrics = run_eval(items, settings, out, retriever=retriever, llm=llm, options=options, progress=True)
     return metrics, out

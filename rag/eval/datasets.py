@@ -1,7 +1,7 @@
 """Public evaluation sets (SciFact, CLAPNQ, the seed set) as Documents and GoldItems, plus their indexes.
 
 Layout expected under `shared_dir` (the repo's ../shared): eval/scifact/*.csv, eval/clapnq/*.jsonl,
-eval/seed_dev.jsonl and corpus/*.txt.
+eval/seed_dev.jsonl, corpus/*.txt and eval/realtimeqa2023/*.jsonl (rag/eval/realtimeqa.py).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexNotFoundError, RagError
+from ..errors import IndexNotFoundError
 from ..types import Document
-from .gold import Evidence, GoldItem, load_gold
+from .gold import DatasetError, Evidence, GoldItem, load_gold, require_data as _require
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..index.embed import Embedder
 
-DATASETS = ("scifact", "clapnq", "seed")
+DATASETS = ("scifact", "clapnq", "seed", "realtimeqa")
 # CLAPNQ dev splits by 1-based line number of each file. "report" is never used to train or choose anything;
 # "calibration" chooses thresholds; the judge (scripts/train_judge.py) trains on "train".
 CLAPNQ_SPLITS = {
@@ -32,21 +32,10 @@ CLAPNQ_SPLITS = {
     "calibration": frozenset(range(121, 151)) | frozenset(range(181, 211)),
 }
 CLAPNQ_SPLITS["train"] = frozenset(range(1, 301)) - CLAPNQ_SPLITS["report"] - CLAPNQ_SPLITS["calibration"]
-SPLITS = ("all", *CLAPNQ_SPLITS)
+SPLITS = ("all", *CLAPNQ_SPLITS, "dev")  # dev and report also split realtimeqa (January-February / March)
 
 # One Python string literal, single- or double-quoted, with backslash escapes.
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
-
-
-class DatasetError(RagError):
-    """An evaluation set is missing or unreadable."""
-
-
-def _require(path: Path) -> Path:
-    """The path, or a one-line error saying where the data set should be."""
-    if not path.exists():
-        raise DatasetError(f"{path} not found: the evaluation sets are expected in shared/eval beside the repo")
-    return path
 
 
 def text_document(source: str, text: str, title: str = "", **metadata: Any) -> Document:
@@ -174,16 +163,24 @@ def seed_gold(shared_dir: Path) -> list[GoldItem]:
 
 def dataset_documents(name: str, shared_dir: Path) -> Iterator[Document]:
     """Documents of a named data set."""
-    loaders = {"scifact": scifact_documents, "clapnq": clapnq_documents, "seed": seed_documents}
+    from .realtimeqa import realtimeqa_documents
+
+    loaders = {"scifact": scifact_documents, "clapnq": clapnq_documents, "seed": seed_documents,
+               "realtimeqa": realtimeqa_documents}
     return loaders[_check_name(name)](shared_dir)
 
 
 def dataset_gold(name: str, shared_dir: Path, split: str = "all") -> list[GoldItem]:
-    """Gold questions of a named data set (SciFact: the validation claims); `split` picks CLAPNQ lines."""
-    if split != "all" and name != "clapnq":
-        raise DatasetError(f"--split is for clapnq only ({name} has one evaluation split)")
+    """Gold questions of a named data set (SciFact: the validation claims); `split` picks CLAPNQ lines or
+    RealTime QA weeks."""
+    if split != "all" and name not in ("clapnq", "realtimeqa"):
+        raise DatasetError(f"--split is for clapnq and realtimeqa only ({name} has one evaluation split)")
     if name == "clapnq":
         return clapnq_gold(shared_dir, split=split)
+    if name == "realtimeqa":
+        from .realtimeqa import realtimeqa_gold
+
+        return realtimeqa_gold(shared_dir, split)
     loaders = {"scifact": scifact_gold, "seed": seed_gold}
     return loaders[_check_name(name)](shared_dir)
 

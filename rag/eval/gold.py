@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,17 @@ from ..errors import RagError
 
 class GoldFormatError(RagError):
     """A gold file is missing, empty or holds a malformed line."""
+
+
+class DatasetError(RagError):
+    """An evaluation set is missing or unreadable."""
+
+
+def require_data(path: Path) -> Path:
+    """The path, or a one-line error saying where the data set should be."""
+    if not path.exists():
+        raise DatasetError(f"{path} not found: the evaluation sets are expected in shared/eval beside the repo")
+    return path
 
 
 @dataclass
@@ -39,6 +51,8 @@ class GoldItem:
     kind: str | None = None
     must: list[list[str]] | None = None
     relevant_sources: list[str] = field(default_factory=list)
+    as_of: str | None = None  # the day the question is asked from (YYYY-MM-DD); nothing published later is read
+    choices: list[str] = field(default_factory=list)  # a quiz's options; the right one is answers[0]
 
     def __post_init__(self) -> None:
         self.evidence = [e if isinstance(e, Evidence) else Evidence(**e) for e in self.evidence]
@@ -92,6 +106,8 @@ def parse_gold_line(line: str, where: str = "line") -> GoldItem:
         kind=data.get("kind"),
         must=data.get("must") or None,
         relevant_sources=[str(s) for s in data.get("relevant_sources") or []],
+        as_of=data.get("as_of") or None,
+        choices=list(data.get("choices") or []),
     )
 
 
@@ -153,7 +169,19 @@ _GOLD_RULES: tuple[tuple[Callable[[dict[str, Any]], bool], str], ...] = (
     (_must_is_keyword_groups,
      "'must' must be a list of non-empty lists of strings, e.g. [[\"Macron\"], [\"2018\", \"2019\"]]"),
     (_relevant_sources_are_strings, "'relevant_sources' must be a list of strings"),
+    (lambda data: _is_iso_day(data.get("as_of")), "'as_of' must be a date written YYYY-MM-DD"),
+    (lambda data: _is_str_list(data.get("choices", [])), "'choices' must be a list of strings"),
 )
+
+
+def _is_iso_day(value: Any) -> bool:
+    """None, or a YYYY-MM-DD string that is a real day."""
+    if value is None:
+        return True
+    try:
+        return isinstance(value, str) and len(value) == 10 and bool(dt.date.fromisoformat(value))
+    except ValueError:
+        return False
 
 
 def _is_str_list(value: Any) -> bool:

@@ -30,6 +30,7 @@ class EvalOptions:
     mode: str | None = None
     retrieval_only: bool = False
     judge: Any = None  # a chat model used as LLM judge, or None
+    baseline: Any = None  # the plain LangChain pipeline (rag/eval/baseline.py) scored beside, or None
     label: dict[str, Any] = field(default_factory=dict)  # run description stored in metrics.json
 
 
@@ -59,6 +60,8 @@ class Evaluator:
         seconds = time.perf_counter() - started
         row["retrieved"] = [self._passage_row(p, item) for p in retrieved]
         row["scores"] = {**self.retrieval_scores(item, retrieved)}
+        if item.choices:
+            row["scores"]["quiz"] = self.quiz_recall(item, retrieved)
         if self.options.retrieval_only:
             row["timings"] = {"retrieve": seconds, "total": seconds}
             gate = self.gate(item.question, retrieved)
@@ -77,7 +80,19 @@ class Evaluator:
         depth = max(self.options.k, 10)
         if item.relevant_sources:
             depth = max(depth, SOURCE_DEPTH)
-        return retrieve(self.retriever, item.question, min(depth, 100), mode=self.options.mode).passages
+        return retrieve(self.retriever, item.question, min(depth, 100), mode=self.options.mode,
+                        as_of=_day(item.as_of)).passages
+
+    def quiz_recall(self, item: GoldItem, passages: list[Passage]) -> dict[str, float]:
+        """Answer recall@k of rag (and of the baseline pipeline, when it runs): a top-k passage holds the right choice."""
+        from .quiz import answer_recall
+
+        depths = sorted({self.options.k, 5, 10})
+        scores = {f"answer_recall@{d}": answer_recall([p.text for p in passages], item.answers[0], d) for d in depths}
+        if self.options.baseline is not None:
+            chunks = self.options.baseline.search(item.question, max(depths))
+            scores |= {f"baseline_answer_recall@{d}": answer_recall(chunks, item.answers[0], d) for d in depths}
+        return scores
 
     def covered_quotes(self, passage: Passage, item: GoldItem) -> set[int]:
         """Gold evidence quotes held by a passage."""
@@ -108,7 +123,7 @@ class Evaluator:
 
     def answer_and_score(self, item: GoldItem, row: dict[str, Any]) -> None:
         """Ask the question through answer() and add answer, citation, refusal and judge scores to the row."""
-        result = self._ask(item.question)
+        result = self._ask(item)
         row.update(answer=result.answer, refused=result.refused, model=result.model,
                    refusal_reason=result.refusal_reason, answerability=result.answerability,
                    citations=[c.to_dict() for c in result.citations],
@@ -119,6 +134,8 @@ class Evaluator:
         row["scores"]["refusal"] = {"refused": float(result.refused)}
         row["claims"] = [c.to_dict() for c in result.claims]
         row["scores"]["claims"] = self.claim_scores(item, result)
+        if item.choices:
+            self.quiz_verdicts(item, result, row)
         if self.options.judge is not None and item.answerable and item.answers:
             row["scores"]["judge"] = {"correct": 0.0 if result.refused else judge_correct(self.options.judge, item, result.answer)}
 
@@ -137,11 +154,27 @@ class Evaluator:
             scores["judge_supported"] = sum(votes) / len(votes)
         return scores
 
-    def _ask(self, question: str) -> Answer:
+    def quiz_verdicts(self, item: GoldItem, result: Answer, row: dict[str, Any]) -> None:
+        """Right, wrong or declined for rag's answer (and the baseline's), near misses, and citations dated after
+        the question's as-of day (there must be none)."""
+        from .quiz import near_miss, verdict
+
+        text = m.strip_citations(result.answer)
+        row.update(verdict=verdict(text, result.refused, item.choices, item.answers[0]),
+                   near_miss=near_miss(text, result.refused, item.choices))
+        late = [c.source for c in result.citations if item.as_of and c.date and c.date > item.as_of]
+        row["scores"]["quiz"]["cited_after_as_of"] = float(len(late))
+        if self.options.baseline is not None:
+            said = self.options.baseline.answer(item.question, self.settings.answer.passages)
+            row["baseline"] = {"answer": said.answer, "refused": said.refused,
+                               "verdict": verdict(said.answer, said.refused, item.choices, item.answers[0])}
+
+    def _ask(self, item: GoldItem) -> Answer:
         answer_fn = self.answer_fn
         if answer_fn is None:
             from ..answer.assistant import answer as answer_fn
-        return answer_fn(question, self.settings, retriever=self.retriever, llm=self.llm)
+        as_of = {"as_of": _day(item.as_of)} if item.as_of else {}
+        return answer_fn(item.question, self.settings, retriever=self.retriever, llm=self.llm, **as_of)
 
     def answer_scores(self, item: GoldItem, result: Answer) -> dict[str, float]:
         """EM, F1, containment, must and semantic similarity (all 0 for a refusal); empty for unanswerable items."""
@@ -203,6 +236,13 @@ class Evaluator:
             iterable = tqdm(items, desc="Evaluating", unit="q")
         for item in iterable:
             yield self.score(item)
+
+
+def _day(iso: str | None):
+    """A date from YYYY-MM-DD (None stays None)."""
+    import datetime as dt
+
+    return dt.date.fromisoformat(iso) if iso else None
 
 
 def _gold_summary(item: GoldItem) -> dict[str, Any]:
@@ -302,6 +342,7 @@ def _finish(out_dir: Path, rows: list[dict[str, Any]], settings: Settings, optio
             interrupted: bool = False) -> dict[str, Any]:
     """Write metrics.json and the report for the scored rows."""
     from .metrics import summarize
+    from .quiz import summarize_quiz
     from .report import write_report
 
     run_info = {**options.label, "questions": len(rows), "k": options.k, "mode": options.mode or settings.retrieve.mode,
@@ -310,6 +351,8 @@ def _finish(out_dir: Path, rows: list[dict[str, Any]], settings: Settings, optio
     if interrupted:
         run_info["interrupted"] = True
     metrics = {"run": run_info, **summarize(rows)}
+    if quiz := summarize_quiz(rows, options.k):
+        metrics["quiz"] = quiz
     (out_dir / METRICS).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_report(out_dir, metrics, rows)
     return metrics

@@ -1,0 +1,101 @@
+"""Scoring open answers to a multiple-choice news quiz (RealTime QA): the answer is written freely, then read
+for the choices it names.
+
+Right = it holds the right choice and no other; wrong = it holds another choice, or none (a "near miss" such as
+"a bald eagle" for the choice "Bird" is listed for a human read and counted wrong); declined = it was declined.
+Answer recall@k = a top-k passage holds the right choice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update({w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)})
+_NUMBER_WORDS["hundred"] = "100"
+
+
+def normalise(text: str) -> list[str]:
+    """Words of a text for matching choices: lower case, "&" read as "and", punctuation dropped ("U.S." = "us",
+    "1,000" = "1000"), number words as digits ("six" = "6")."""
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # thousands separators
+    text = re.sub(r"(?<=\b\w)\.(?=\w\.)|(?<=\b\w\.\w)\.", "", text)  # "u.s." -> "us"
+    words = re.findall(r"[\w']+", text)
+    return [_NUMBER_WORDS.get(w, w).replace("'", "") for w in words if w not in ("the", "a", "an")]
+
+
+def holds(text: str, choice: str) -> bool:
+    """Whether a text names a choice: the choice's words, in order, as whole words of the text."""
+    needle, hay = normalise(choice), normalise(text)
+    if not needle:
+        return False
+    size = len(needle)
+    return any(hay[i:i + size] == needle for i in range(len(hay) - size + 1))
+
+
+def verdict(answer: str, refused: bool, choices: Sequence[str], right: str) -> str:
+    """"right", "wrong" or "declined" for an open answer to a quiz question."""
+    if refused:
+        return "declined"
+    named = [c for c in choices if holds(answer, c)]
+    # A choice inside another ("Bills" in "Buffalo Bills") is not a second answer.
+    named = [c for c in named if not any(c != o and holds(o, c) for o in named)]
+    return "right" if named == [right] else "wrong"
+
+
+def near_miss(answer: str, refused: bool, choices: Sequence[str]) -> bool:
+    """An answer that names none of the choices (it may say the right thing in other words): for a human read."""
+    return not refused and not any(holds(answer, c) for c in choices)
+
+
+def answer_recall(passage_texts: Sequence[str], right: str, k: int) -> float:
+    """1.0 when one of the top-k passages holds the right choice."""
+    return float(any(holds(text, right) for text in passage_texts[:k]))
+
+
+def summarize_quiz(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """The quiz section of metrics.json: right / wrong / declined, precision, answer recall@k against the ceiling
+    (questions whose own articles hold the right choice), citations after as-of, and the near misses."""
+    quiz = [r for r in rows if r["scores"].get("quiz")]
+    if not quiz:
+        return None
+    ceiling = [r for r in quiz if r["answerable"]]
+    summary: dict[str, Any] = {"n": len(quiz), "ceiling": len(ceiling)}
+    for depth in sorted({k, 5, 10}):
+        key = f"answer_recall@{depth}"
+        summary[key] = _share(quiz, key)
+        summary[f"{key}_of_ceiling"] = _share(ceiling, key)
+        if any(f"baseline_{key}" in r["scores"]["quiz"] for r in quiz):
+            summary[f"baseline_{key}"] = _share(quiz, f"baseline_{key}")
+            summary[f"baseline_{key}_of_ceiling"] = _share(ceiling, f"baseline_{key}")
+    answered = [r for r in quiz if "verdict" in r]
+    if answered:
+        counts = {v: sum(r["verdict"] == v for r in answered) for v in ("right", "wrong", "declined")}
+        given = counts["right"] + counts["wrong"]
+        summary.update(counts, precision=counts["right"] / given if given else None,
+                       right_of_ceiling=_mean(float(r["verdict"] == "right") for r in ceiling if "verdict" in r),
+                       cited_after_as_of=sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered),
+                       near_misses=[{"id": r["id"], "answer": r["answer"], "right": r["gold"]["answers"][0]}
+                                    for r in answered if r.get("near_miss")])
+    baseline = [r["baseline"] for r in quiz if r.get("baseline")]
+    if baseline:
+        counts = {v: sum(b["verdict"] == v for b in baseline) for v in ("right", "wrong", "declined")}
+        given = counts["right"] + counts["wrong"]
+        summary["baseline"] = {**counts, "precision": counts["right"] / given if given else None,
+                               "right_of_ceiling": _mean(float(r["baseline"]["verdict"] == "right")
+                                                         for r in ceiling if r.get("baseline"))}
+    return summary
+
+
+def _share(rows: Sequence[dict[str, Any]], key: str) -> float | None:
+    return _mean(r["scores"]["quiz"][key] for r in rows if key in r["scores"]["quiz"])
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,95 @@
+"""The RealTime QA news set (../shared/eval/realtimeqa2023): dated articles as Documents, weekly quiz questions as
+GoldItems asked as of their question date.
+
+Every question shares one pool of articles (2,388, from 2022 and 2023), so last year's story on the same topic
+stands beside this week's. A question whose own search results hold the right choice word for word is
+answerable (the ceiling of a system that answers only from documents); the others should be declined.
+Splits: "dev" = the January and February weeks, for tuning; "report" = the March weeks, for figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..types import Document
+from .gold import DatasetError, GoldItem, require_data
+from .quiz import holds
+
+SPLITS = {"dev": ("202301", "202302"), "report": ("202303",)}
+
+
+def _folder(shared_dir: Path) -> Path:
+    return require_data(Path(shared_dir) / "eval" / "realtimeqa2023")
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def iso_day(value: str | None) -> str | None:
+    """"2023/01/05" -> "2023-01-05" (None stays None)."""
+    return value.replace("/", "-") if value else None
+
+
+@lru_cache(maxsize=4)
+def _extractor():
+    """tldextract with its bundled public-suffix snapshot (no network)."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def site_of(url: str | None) -> str | None:
+    """The site an article URL belongs to, by the public suffix list: "https://edition.cnn.com/x" -> "cnn.com",
+    "https://www.theweek.co.uk/x" -> "theweek.co.uk"."""
+    if not url:
+        return None
+    parts = _extractor()(url)
+    return parts.top_domain_under_public_suffix or None
+
+
+def article_document(article: dict[str, Any]) -> Document:
+    """One article: headline, blank line, text (the headline is part of the article, as in a saved page), with its
+    date, url, outlet (site) and authors; flagged like any ingested file."""
+    from ..guard.flags import flag_document
+
+    title = " ".join((article.get("title") or "").split())
+    text = f"{title}\n\n{article['text'].strip()}" if title else article["text"].strip()
+    doc = Document(source=article["id"], original=text, text=text, offset_map=list(range(len(text))), title=title,
+                   content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                   date=iso_day(article.get("publish_date")), date_source="dataset" if article.get("publish_date") else "none",
+                   outlet=site_of(article.get("url")), url=article.get("url"),
+                   metadata={"authors": list(article.get("authors") or [])})
+    if flags := flag_document(doc):
+        doc.metadata["flags"] = flags
+    return doc
+
+
+def realtimeqa_documents(shared_dir: Path) -> Iterator[Document]:
+    """Every article of the set, once."""
+    for article in _records(_folder(shared_dir) / "articles.jsonl"):
+        yield article_document(article)
+
+
+def realtimeqa_gold(shared_dir: Path, split: str = "all") -> list[GoldItem]:
+    """The quiz questions of a split (dev, report or all), each asked as of its question date."""
+    if split != "all" and split not in SPLITS:
+        raise DatasetError(f"unknown realtimeqa split {split!r}: choose all, dev (January-February) or report (March)")
+    folder = _folder(shared_dir)
+    texts = {a["id"]: f"{a.get('title') or ''}\n{a['text']}" for a in _records(folder / "articles.jsonl")}
+    items = []
+    for record in _records(folder / "questions.jsonl"):
+        if split != "all" and not record["id"].startswith(SPLITS[split]):
+            continue
+        right = record["answer"][0]
+        in_articles = any(holds(texts.get(a, ""), right) for a in record["search_results"])
+        items.append(GoldItem(id=f"rtqa-{record['id']}", question=record["question"].strip(), answers=[right],
+                              answerable=in_articles, kind="in-articles" if in_articles else "not-in-articles",
+                              as_of=iso_day(record["question_date"]), choices=list(record["choices"])))
+    return items
