@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..ingest.outlets import outlet_from_url
 from ..types import Document
 from .gold import DatasetError, GoldItem, require_data
 from .quiz import holds
@@ -37,23 +37,6 @@ def iso_day(value: str | None) -> str | None:
     return value.replace("/", "-") if value else None
 
 
-@lru_cache(maxsize=4)
-def _extractor():
-    """tldextract with its bundled public-suffix snapshot (no network)."""
-    import tldextract
-
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
-def site_of(url: str | None) -> str | None:
-    """The site an article URL belongs to, by the public suffix list: "https://edition.cnn.com/x" -> "cnn.com",
-    "https://www.theweek.co.uk/x" -> "theweek.co.uk"."""
-    if not url:
-        return None
-    parts = _extractor()(url)
-    return parts.top_domain_under_public_suffix or None
-
-
 def article_document(article: dict[str, Any]) -> Document:
     """One article: headline, blank line, text (the headline is part of the article, as in a saved page), with its
     date, url, outlet (site) and authors; flagged like any ingested file."""
@@ -64,7 +47,7 @@ def article_document(article: dict[str, Any]) -> Document:
     doc = Document(source=article["id"], original=text, text=text, offset_map=list(range(len(text))), title=title,
                    content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
                    date=iso_day(article.get("publish_date")), date_source="dataset" if article.get("publish_date") else "none",
-                   outlet=site_of(article.get("url")), url=article.get("url"),
+                   outlet=outlet_from_url(article.get("url")), url=article.get("url"),
                    metadata={"authors": list(article.get("authors") or [])})
     if flags := flag_document(doc):
         doc.metadata["flags"] = flags

@@ -7,6 +7,7 @@ independent sources: copies of one outlet's story, or stories credited to one wi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # " – Reuters", " | BBC News", ", — Reuters": a separator, then a short name at the end of a title.
@@ -21,8 +22,6 @@ _WIRE = re.compile(
     r"\((?P<agency>[A-Z][\w&.' -]{0,30})\)\s*[-–—]",
     re.M,
 )
-# Second-level labels under a country code: bbc.co.uk -> bbc, abc.net.au -> abc.
-_GENERIC_SLD = {"co", "com", "org", "net", "gov", "ac", "edu", "ne", "or", "go"}
 
 
 def outlet_from_title(title: str | None) -> str | None:
@@ -40,14 +39,29 @@ def outlet_from_title(title: str | None) -> str | None:
 
 
 def outlet_from_url(url: str | None) -> str | None:
-    """The host of an article URL without "www." ("https://www.reuters.com/x" -> "reuters.com"), else None."""
+    """The site an article URL belongs to, by the public suffix list: "https://www.reuters.com/x" -> "reuters.com",
+    "https://edition.cnn.com/x" -> "cnn.com", "https://news.bbc.co.uk/x" -> "bbc.co.uk"; else None."""
+    host = _host(url)
+    if host is None:
+        return None
+    return _sites()(host).top_domain_under_public_suffix or host
+
+
+def _host(url: str | None) -> str | None:
+    """The host name of a URL (None when it has none or no dot)."""
     try:
         host = urlsplit((url or "").strip()).hostname
     except ValueError:
         return None
-    if not host or "." not in host:
-        return None
-    return host[4:] if host.startswith("www.") else host
+    return host if host and "." in host else None
+
+
+@lru_cache(maxsize=1)
+def _sites():
+    """tldextract with the public suffix list snapshot it ships (never fetched: ingestion works offline)."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def wire_credit(text: str, lines: int = 40) -> str | None:
@@ -63,12 +77,9 @@ def outlet_key(name: str | None) -> str | None:
         return None
     key = name.strip().lower()
     is_domain = re.fullmatch(r"[\w.-]+\.[a-z]{2,}", key)
-    host = outlet_from_url(key if "://" in key else f"http://{key}") if is_domain else None
+    host = _host(f"http://{key}") if is_domain else None
     if host:
-        labels = host.split(".")
-        if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _GENERIC_SLD:
-            labels = labels[:-1]  # bbc.co.uk -> bbc.co
-        key = labels[-2] if len(labels) >= 2 else labels[0]
+        key = _sites()(host).domain or key  # news.bbc.co.uk -> bbc
         key = key[3:] if key.startswith("the") and len(key) >= 8 else key  # theguardian.com = The Guardian
     key = re.sub(r"^the\s+|\s+(?:news|online|com)$", "", key)
     return re.sub(r"[\W_]+", "", key) or None
