@@ -154,3 +154,14 @@ def test_timeline_is_left_out_when_no_source_is_dated_and_close_dots_stack() -> 
     undated = Answer("q", "a", refused=False, passages=[Passage(1, "a", 0, 1, 0.5, "x")])
     assert timeline_html(undated, 1) == ""
     assert _rows([4.0, 5.0, 50.0, 96.0, 96.0, 96.0]) == [0, 1, 0, 0, 1, 2]
+
+
+def test_without_time_words_fresh_sources_get_a_small_prior_and_an_old_archive_none(news_index) -> None:
+    retriever = Retriever(news_index, embedder=HashEmbedder())
+    found = retrieve(retriever, DEATHS, 4, as_of=dt.date(2024, 3, 4)).passages
+    fresh = {p.source: p.scores["fresh"] for p in found if p.date}
+    assert fresh["bbc-floods.md"] == pytest.approx(0.1)  # published on the as-of day
+    assert fresh["reuters-floods.html"] == pytest.approx(0.1 * 0.5 ** (2 / 14), abs=1e-6)
+    assert fresh.get("herald-dam.txt", 0.0) < 1e-4  # nine months before
+    years_later = retrieve(retriever, DEATHS, 4, as_of=dt.date(2030, 1, 1)).passages
+    assert all(p.scores.get("fresh", 0.0) < 1e-30 for p in years_later)

@@ -22,7 +22,7 @@ _NUMBER_WORDS["hundred"] = "100"
 def normalise(text: str) -> list[str]:
     """Words of a text for matching choices: lower case, "&" read as "and", punctuation dropped ("U.S." = "us",
     "1,000" = "1000"), number words as digits ("six" = "6")."""
-    text = text.lower().replace("&", " and ")
+    text = text.lower().replace("&", " and ").replace("\u2019", "'")
     text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # thousands separators
     text = re.sub(r"(?<=\b\w)\.(?=\w\.)|(?<=\b\w\.\w)\.", "", text)  # "u.s." -> "us"
     words = re.findall(r"[\w']+", text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .filters import Filters
-from .timescope import boost_recent, boost_windows, read_time_scope
+from .timescope import boost_fresh, boost_recent, boost_windows, read_time_scope
 
 if TYPE_CHECKING:
     from ..types import Passage
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 RECENT_POOL = 15  # for "latest"/"now" questions, the candidates re-ranked by date (whatever k a face asks for)
 WINDOW_POOL = 30  # for "this week"/"last month" questions: last year's story on the topic often ranks first
+FRESH_POOL = 30  # for questions without time words: the candidates the freshness prior re-ranks
 
 
 @dataclass
@@ -43,8 +44,11 @@ def retrieve(retriever: Searcher, question: str, k: int, *, mode: str | None = N
     if as_of is not None:
         filters = replace(filters or Filters(), as_of=as_of.isoformat())
     scope = read_time_scope(question, as_of)
-    if scope is None:
-        return Retrieval(retriever.search(question, k=k, mode=mode, filters=filters))
+    if scope is None:  # no time words: fresher sources are preferred a little (an old archive is left as it is)
+        passages = retriever.search(question, k=max(k, FRESH_POOL), mode=mode, filters=filters)
+        if any(p.date for p in passages[:FRESH_POOL]):
+            passages = boost_fresh(passages[:FRESH_POOL], as_of or dt.date.today()) + passages[FRESH_POOL:]
+        return Retrieval(passages[:k])
     fetch = max(k, WINDOW_POOL if scope.windows else RECENT_POOL if scope.recent else k)
     passages: list[Passage] = []
     if scope.since or scope.until:

@@ -23,6 +23,13 @@ from .timewords import Window, time_windows
 RECENCY_WEIGHT = 0.15  # boost of the newest dated candidate (fused scores run 0..1); older ones get less, undated none
 WINDOW_WEIGHT = 0.15  # boost of a candidate published inside a named window; it halves every HALF_LIFE days outside
 HALF_LIFE_DAYS = 7  # (or the window's own length when longer: "this year" fades by the year, "this week" by the week)
+# A question with no time words still prefers fresh news a little: +FRESH_WEIGHT for a source published on the as-of
+# day, halving every FRESH_HALF_LIFE_DAYS before it. An archive far from as-of gets ~0 for every source, so its order
+# is unchanged; in a live news index, this week's report outranks last year's on the same topic. (Chosen on the
+# January-February RealTime QA weeks: answer recall@5 of the ceiling 0.780 -> 0.818; weights 0.05-0.15 and half-lives
+# 7-30 days all gave 0.80-0.82.)
+FRESH_WEIGHT = 0.1
+FRESH_HALF_LIFE_DAYS = 14
 _MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTH = r"(?P<month>" + "|".join(_MONTH_NAMES) + r")"
 _RECENT = re.compile(
@@ -140,3 +147,16 @@ def boost_windows(passages: list[Passage], windows: list[Window], weight: float 
 def _length(window: Window) -> int:
     """Days in a window."""
     return (dt.date.fromisoformat(window.end) - dt.date.fromisoformat(window.start)).days + 1
+
+
+def boost_fresh(passages: list[Passage], as_of: dt.date, weight: float = FRESH_WEIGHT,
+                half_life: float = FRESH_HALF_LIFE_DAYS) -> list[Passage]:
+    """Passages re-ranked with a small boost that halves every `half_life` days before as-of (undated: none)."""
+    for p in passages:
+        if not p.date:
+            continue
+        age = max((as_of - dt.date.fromisoformat(p.date[:10])).days, 0)
+        boost = weight * 0.5 ** (age / half_life)
+        p.scores["fresh"] = round(boost, 6)
+        p.score += boost
+    return sorted(passages, key=lambda p: -p.score)
