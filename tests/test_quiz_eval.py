@@ -89,6 +89,18 @@ def test_eval_asks_as_of_and_scores_open_answers_with_the_baseline_beside(shared
     assert row["verdict"] == "right" and row["baseline"]["verdict"] == "right"
     quiz = metrics["quiz"]
     assert quiz["answer_recall@5"] == 1.0 and quiz["baseline_answer_recall@5"] == 1.0
-    assert (quiz["right"], quiz["wrong"], quiz["declined"], quiz["precision"]) == (1, 0, 0, 1.0)
+    assert (quiz["right"], quiz["wrong"], quiz["declined"], quiz["answer_precision"]) == (1, 0, 0, 1.0)
     assert quiz["cited_after_as_of"] == 0 and quiz["baseline"]["right"] == 1
     assert Path(f"{settings.index}.langchain-baseline.npz").is_file()  # reused by the next run
+
+
+def test_report_lists_near_misses_for_a_human_read(shared, settings, tmp_path) -> None:
+    embedder = HashEmbedder()
+    settings.answer.answerable_threshold = 0.0
+    update_index(settings, dataset_documents("realtimeqa", shared), embedder)
+    llm = FakeChatModel(lambda messages: "Damar Hamlin collapsed on the field in Cincinnati on Monday night [1].")
+    run_eval(dataset_gold("realtimeqa", shared, "dev"), settings, tmp_path / "run",
+             retriever=Retriever(settings, embedder=embedder), llm=llm, options=EvalOptions(k=5))
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "## News quiz" in report and "| answer_precision | 0.000 |" in report
+    assert "rtqa-20230106_0 | Damar Hamlin collapsed on the field in Cincinnati on Monday night [1]. | Buffalo Bills" in report

@@ -113,6 +113,7 @@ _HEADLINE_SECTIONS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("answer", ("exact_match", "f1", "contains", "must_pass", "semantic_similarity")),
     ("judge", ("correct",)), ("citations", ("verified_share", "precision", "recall")),
     ("refusal", ("refusal_rate", "false_refusal_rate")),
+    ("quiz", ("answer_recall@5_of_ceiling", "baseline_answer_recall@5_of_ceiling", "answer_precision", "right_of_ceiling")),
 )
 
 

@@ -77,16 +77,16 @@ def summarize_quiz(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | N
     if answered:
         counts = {v: sum(r["verdict"] == v for r in answered) for v in ("right", "wrong", "declined")}
         given = counts["right"] + counts["wrong"]
-        summary.update(counts, precision=counts["right"] / given if given else None,
+        summary.update(counts, answer_precision=counts["right"] / given if given else None,
                        right_of_ceiling=_mean(float(r["verdict"] == "right") for r in ceiling if "verdict" in r),
-                       cited_after_as_of=sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered),
+                       cited_after_as_of=int(sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered)),
                        near_misses=[{"id": r["id"], "answer": r["answer"], "right": r["gold"]["answers"][0]}
                                     for r in answered if r.get("near_miss")])
     baseline = [r["baseline"] for r in quiz if r.get("baseline")]
     if baseline:
         counts = {v: sum(b["verdict"] == v for b in baseline) for v in ("right", "wrong", "declined")}
         given = counts["right"] + counts["wrong"]
-        summary["baseline"] = {**counts, "precision": counts["right"] / given if given else None,
+        summary["baseline"] = {**counts, "answer_precision": counts["right"] / given if given else None,
                                "right_of_ceiling": _mean(float(r["baseline"]["verdict"] == "right")
                                                          for r in ceiling if r.get("baseline"))}
     return summary

@@ -30,6 +30,11 @@ _MEANING = {
     "refusal_rate": "unanswerable questions declined (higher is better)",
     "false_refusal_rate": "answerable questions declined (lower is better)", "all": "questions that passed",
     "n": "questions scored",
+    "answer_recall@": "a top-k passage names the right choice", "ceiling": "questions whose own articles name the right choice",
+    "answer_precision": "right / answered", "right_of_ceiling": "ceiling questions answered right",
+    "right": "answers naming the right choice and no other", "wrong": "answers naming another choice, or none",
+    "declined": "questions declined", "cited_after_as_of": "citations of articles dated after the question (must be 0)",
+    "baseline_answer_recall@": "the same for the plain LangChain pipeline",
 }
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
@@ -64,6 +69,9 @@ def render_markdown(metrics: dict[str, Any], rows: list[dict[str, Any]], plots: 
     for section, title in _SECTION_TITLES.items():
         if metrics.get(section):
             parts += [f"## {title}", "", _metric_table(metrics[section]), ""]
+    if metrics.get("quiz"):
+        parts += ["## News quiz: open answers and answer recall (rag, and the plain LangChain pipeline)", "",
+                  _quiz_tables(metrics["quiz"]), ""]
     if metrics.get("judge_gate"):
         parts += ["## Judge gate: coverage and precision as its threshold moves", "", _gate_table(metrics["judge_gate"]), ""]
     if metrics.get("latency"):
@@ -105,6 +113,19 @@ def _metric_table(section: dict[str, Any]) -> str:
 def _meaning(key: str) -> str:
     """A few words on what a metric measures (see docs/eval.md for the definitions)."""
     return next((text for prefix, text in _MEANING.items() if key == prefix or prefix.endswith("@") and key.startswith(prefix)), "")
+
+
+def _quiz_tables(quiz: dict[str, Any]) -> str:
+    """The quiz figures, the baseline's verdicts, and the near misses listed for a human read."""
+    scalars = {k: v for k, v in quiz.items() if not isinstance(v, (dict, list))}
+    parts = [_metric_table(scalars)]
+    if quiz.get("baseline"):
+        parts += ["", "Plain LangChain pipeline, same questions and model:", "", _metric_table(quiz["baseline"])]
+    if quiz.get("near_misses"):
+        parts += ["", "Answers naming none of the choices (counted wrong; read them: some say the right thing in "
+                  "other words):", "", _table(["id", "answer", "right choice"],
+                                               [[m["id"], _short(m["answer"], 160), m["right"]] for m in quiz["near_misses"]])]
+    return "\n".join(parts)
 
 
 def _gate_table(gate: dict[str, Any]) -> str:

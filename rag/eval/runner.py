@@ -262,6 +262,8 @@ def passed(row: dict[str, Any], k: int) -> bool:
         return bool(row["refused"])
     if row["refused"]:
         return False
+    if "verdict" in row:  # a quiz question: the answer names the right choice and no other
+        return row["verdict"] == "right"
     citations = scores["citations"]
     return bool(m.answer_correct(row)) and citations["verified"] == citations["count"]
 
