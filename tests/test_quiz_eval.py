@@ -104,3 +104,18 @@ def test_report_lists_near_misses_for_a_human_read(shared, settings, tmp_path) -
     report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
     assert "## News quiz" in report and "| answer_precision | 0.000 |" in report
     assert "rtqa-20230106_0 | Damar Hamlin collapsed on the field in Cincinnati on Monday night [1]. | Buffalo Bills" in report
+
+
+def test_misses_are_sorted_by_kind() -> None:
+    from rag.eval.quiz import miss_kind
+
+    def row(verdict, answerable=True, recall=1.0, reason=None, dates=("2023-01-04",)):
+        return {"verdict": verdict, "answerable": answerable, "refusal_reason": reason, "as_of": "2023-01-05",
+                "scores": {"quiz": {"answer_recall@5": recall}}, "citations": [{"date": d} for d in dates]}
+
+    assert miss_kind(row("right")) is None and miss_kind(row("declined", answerable=False)) is None
+    assert miss_kind(row("wrong", answerable=False)) == "beyond ceiling"
+    assert miss_kind(row("declined", recall=0.0)) == "retrieval"
+    assert miss_kind(row("declined", reason="unanswerable")) == "judge"
+    assert miss_kind(row("wrong", dates=("2022-03-01",))) == "date"
+    assert miss_kind(row("wrong")) == miss_kind(row("declined", reason="model")) == "model"

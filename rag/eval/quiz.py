@@ -8,9 +8,15 @@ Answer recall@k = a top-k passage holds the right choice.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+
+STALE_DAYS = 30  # a wrong answer resting only on sources older than this before as-of is a "date" miss
+# refusals decided by a check rather than by the model (rag.types.RefusalReason values)
+_CHECK_REFUSALS = {"unanswerable", "unsupported", "no_citation"}
 
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -58,6 +64,33 @@ def answer_recall(passage_texts: Sequence[str], right: str, k: int) -> float:
     return float(any(holds(text, right) for text in passage_texts[:k]))
 
 
+def miss_kind(row: dict[str, Any]) -> str | None:
+    """Why a quiz question was missed (None when it was not):
+    - "retrieval": no top-5 passage names the right choice;
+    - "judge": one does, but a check declined (the answerability gate, or the claim check removed every claim);
+    - "date": the answer is wrong and rests only on sources more than STALE_DAYS older than the question;
+    - "model": one does and the checks let it through, but the model answered wrong or declined;
+    - "beyond ceiling": answered (wrong) although the question's own articles never name the right choice."""
+    verdict = row.get("verdict")
+    if verdict is None or verdict == "right":
+        return None
+    if not row["answerable"]:
+        return "beyond ceiling" if verdict == "wrong" else None
+    if not row["scores"]["quiz"].get("answer_recall@5"):
+        return "retrieval"
+    if verdict == "declined" and row.get("refusal_reason") in _CHECK_REFUSALS:
+        return "judge"
+    dates = [c.get("date") for c in row.get("citations") or []]
+    if verdict == "wrong" and row.get("as_of") and dates and all(d and _days_before(d, row["as_of"]) > STALE_DAYS
+                                                                 for d in dates):
+        return "date"
+    return "model"
+
+
+def _days_before(date: str, as_of: str) -> int:
+    return (dt.date.fromisoformat(as_of[:10]) - dt.date.fromisoformat(date[:10])).days
+
+
 def summarize_quiz(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | None:
     """The quiz section of metrics.json: right / wrong / declined, precision, answer recall@k against the ceiling
     (questions whose own articles hold the right choice), citations after as-of, and the near misses."""
@@ -80,6 +113,7 @@ def summarize_quiz(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | N
         summary.update(counts, answer_precision=counts["right"] / given if given else None,
                        right_of_ceiling=_mean(float(r["verdict"] == "right") for r in ceiling if "verdict" in r),
                        cited_after_as_of=int(sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered)),
+                       misses=dict(Counter(kind for r in answered if (kind := miss_kind(r)))),
                        near_misses=[{"id": r["id"], "answer": r["answer"], "right": r["gold"]["answers"][0]}
                                     for r in answered if r.get("near_miss")])
     baseline = [r["baseline"] for r in quiz if r.get("baseline")]

@@ -119,6 +119,9 @@ def _quiz_tables(quiz: dict[str, Any]) -> str:
     """The quiz figures, the baseline's verdicts, and the near misses listed for a human read."""
     scalars = {k: v for k, v in quiz.items() if not isinstance(v, (dict, list))}
     parts = [_metric_table(scalars)]
+    if quiz.get("misses"):
+        parts += ["", "Misses by kind (rag.eval.quiz.miss_kind):", "",
+                  _table(["kind", "questions"], sorted(quiz["misses"].items(), key=lambda kv: -kv[1]))]
     if quiz.get("baseline"):
         parts += ["", "Plain LangChain pipeline, same questions and model:", "", _metric_table(quiz["baseline"])]
     if quiz.get("near_misses"):

@@ -55,6 +55,8 @@ class Evaluator:
         """One results.jsonl row for a gold item."""
         row: dict[str, Any] = {"id": item.id, "question": item.question, "kind": item.kind,
                                "answerable": item.answerable, "gold": _gold_summary(item)}
+        if item.as_of:
+            row["as_of"] = item.as_of
         started = time.perf_counter()
         retrieved = self.retrieve(item)
         seconds = time.perf_counter() - started
