@@ -312,11 +312,12 @@ def _wait_text(page, selector: str, text: str) -> None:
 
 def _upload(page, note: Path, expect: str) -> None:
     page.get_by_role("tab", name="Documents").click()
+    # The upload goes to a server that loads its models in the background at start-up, and indexing it waits for
+    # the embedder; on a busy machine (the full suite runs the real model beside it) each step has taken over a
+    # minute, so the page default is too short for both.
     page.locator("#upload input[type=file]").set_input_files(str(note))
-    page.wait_for_selector("#upload >> text=steppe zebras.md")
+    page.wait_for_selector("#upload >> text=steppe zebras.md", timeout=240_000)
     page.click("#add")
-    # Indexing an upload waits for the embedder the app loads in the background at start-up; on a busy machine
-    # (the full suite runs the real model beside it) that has taken over a minute, so the page default is too short.
     page.wait_for_selector(f"#upload-summary >> text={expect}", timeout=240_000)
 
 
