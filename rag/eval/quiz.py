@@ -80,50 +80,64 @@ def miss_kind(row: dict[str, Any]) -> str | None:
         return "retrieval"
     if verdict == "declined" and row.get("refusal_reason") in _CHECK_REFUSALS:
         return "judge"
+    return "date" if verdict == "wrong" and _rests_on_stale_sources(row) else "model"
+
+
+def _rests_on_stale_sources(row: dict[str, Any]) -> bool:
+    """Every citation of the answer is dated more than STALE_DAYS before the question's as-of day."""
     dates = [c.get("date") for c in row.get("citations") or []]
-    if verdict == "wrong" and row.get("as_of") and dates and all(d and _days_before(d, row["as_of"]) > STALE_DAYS
-                                                                 for d in dates):
-        return "date"
-    return "model"
-
-
-def _days_before(date: str, as_of: str) -> int:
-    return (dt.date.fromisoformat(as_of[:10]) - dt.date.fromisoformat(date[:10])).days
+    if not row.get("as_of") or not dates or not all(dates):
+        return False
+    as_of = dt.date.fromisoformat(row["as_of"][:10])
+    return all((as_of - dt.date.fromisoformat(d[:10])).days > STALE_DAYS for d in dates)
 
 
 def summarize_quiz(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | None:
     """The quiz section of metrics.json: right / wrong / declined, precision, answer recall@k against the ceiling
-    (questions whose own articles hold the right choice), citations after as-of, and the near misses."""
+    (questions whose own articles hold the right choice), citations after as-of, misses by kind, near misses."""
     quiz = [r for r in rows if r["scores"].get("quiz")]
     if not quiz:
         return None
     ceiling = [r for r in quiz if r["answerable"]]
-    summary: dict[str, Any] = {"n": len(quiz), "ceiling": len(ceiling)}
-    for depth in sorted({k, 5, 10}):
-        key = f"answer_recall@{depth}"
-        summary[key] = _share(quiz, key)
-        summary[f"{key}_of_ceiling"] = _share(ceiling, key)
-        if any(f"baseline_{key}" in r["scores"]["quiz"] for r in quiz):
-            summary[f"baseline_{key}"] = _share(quiz, f"baseline_{key}")
-            summary[f"baseline_{key}_of_ceiling"] = _share(ceiling, f"baseline_{key}")
+    summary: dict[str, Any] = {"n": len(quiz), "ceiling": len(ceiling), **_recalls(quiz, ceiling, k)}
     answered = [r for r in quiz if "verdict" in r]
     if answered:
-        counts = {v: sum(r["verdict"] == v for r in answered) for v in ("right", "wrong", "declined")}
-        given = counts["right"] + counts["wrong"]
-        summary.update(counts, answer_precision=counts["right"] / given if given else None,
-                       right_of_ceiling=_mean(float(r["verdict"] == "right") for r in ceiling if "verdict" in r),
-                       cited_after_as_of=int(sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered)),
-                       misses=dict(Counter(kind for r in answered if (kind := miss_kind(r)))),
-                       near_misses=[{"id": r["id"], "answer": r["answer"], "right": r["gold"]["answers"][0]}
-                                    for r in answered if r.get("near_miss")])
-    baseline = [r["baseline"] for r in quiz if r.get("baseline")]
-    if baseline:
-        counts = {v: sum(b["verdict"] == v for b in baseline) for v in ("right", "wrong", "declined")}
-        given = counts["right"] + counts["wrong"]
-        summary["baseline"] = {**counts, "answer_precision": counts["right"] / given if given else None,
-                               "right_of_ceiling": _mean(float(r["baseline"]["verdict"] == "right")
-                                                         for r in ceiling if r.get("baseline"))}
+        summary.update(_answer_figures(answered, [r for r in ceiling if "verdict" in r]))
+    if any(r.get("baseline") for r in quiz):
+        summary["baseline"] = _verdicts(_baseline_verdicts(quiz), _baseline_verdicts(ceiling))
     return summary
+
+
+def _baseline_verdicts(rows: Sequence[dict[str, Any]]) -> list[str]:
+    return [r["baseline"]["verdict"] for r in rows if r.get("baseline")]
+
+
+def _answer_figures(answered: Sequence[dict[str, Any]], ceiling: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Verdicts of rag's answers, citations after as-of, misses by kind and near misses."""
+    return {**_verdicts([r["verdict"] for r in answered], [r["verdict"] for r in ceiling]),
+            "cited_after_as_of": int(sum(r["scores"]["quiz"].get("cited_after_as_of", 0) for r in answered)),
+            "misses": dict(Counter(kind for r in answered if (kind := miss_kind(r)))),
+            "near_misses": [{"id": r["id"], "answer": r["answer"], "right": r["gold"]["answers"][0]}
+                            for r in answered if r.get("near_miss")]}
+
+
+def _recalls(quiz: Sequence[dict[str, Any]], ceiling: Sequence[dict[str, Any]], k: int) -> dict[str, float | None]:
+    """Answer recall at k, 5 and 10, over all questions and the ceiling, for rag and (when it ran) the baseline."""
+    figures: dict[str, float | None] = {}
+    for depth in sorted({k, 5, 10}):
+        for prefix in ("", "baseline_"):
+            key = f"{prefix}answer_recall@{depth}"
+            if any(key in r["scores"]["quiz"] for r in quiz):
+                figures[key], figures[f"{key}_of_ceiling"] = _share(quiz, key), _share(ceiling, key)
+    return figures
+
+
+def _verdicts(verdicts: Sequence[str], ceiling_verdicts: Sequence[str]) -> dict[str, Any]:
+    """Counts of right / wrong / declined, precision (right / answered), and the share of ceiling questions right."""
+    counts = {v: sum(x == v for x in verdicts) for v in ("right", "wrong", "declined")}
+    given = counts["right"] + counts["wrong"]
+    return {**counts, "answer_precision": counts["right"] / given if given else None,
+            "right_of_ceiling": _mean(float(v == "right") for v in ceiling_verdicts)}
 
 
 def _share(rows: Sequence[dict[str, Any]], key: str) -> float | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .filters import Filters
-from .timescope import boost_fresh, boost_recent, boost_windows, read_time_scope
+from .timescope import TimeScope, boost_fresh, boost_recent, boost_windows, read_time_scope
 
 if TYPE_CHECKING:
     from ..types import Passage
@@ -50,25 +50,40 @@ def retrieve(retriever: Searcher, question: str, k: int, *, mode: str | None = N
             passages = boost_fresh(passages[:FRESH_POOL], as_of or dt.date.today()) + passages[FRESH_POOL:]
         return Retrieval(passages[:k])
     fetch = max(k, WINDOW_POOL if scope.windows else RECENT_POOL if scope.recent else k)
-    passages: list[Passage] = []
+    passages = _search_period(retriever, question, fetch, mode, filters, scope)
+    if scope.windows:
+        passages = _prefer_windows(passages, scope, max(k, WINDOW_POOL))
+    if scope.recent:
+        passages = _prefer_recent(passages, scope)
+    return Retrieval(passages[:k], scope.to_dict())
+
+
+def _search_period(retriever: Searcher, question: str, fetch: int, mode: str | None, filters: Filters | None,
+                   scope: TimeScope) -> list[Passage]:
+    """Candidates within the period the question names ("in 2022"), else (none named, or none there) all dates."""
     if scope.since or scope.until:
         period = f"{scope.since or 'any date'} to {scope.until or 'any date'}"
         passages = retriever.search(question, k=fetch, mode=mode, filters=scope.narrow(filters))
         scope.actions.append(f"only documents published {period}" if passages
                              else f"no document published {period} matches: searched all dates")
-    if not passages:
-        passages = retriever.search(question, k=fetch, mode=mode, filters=filters)
-    if scope.windows:
-        pool = max(k, WINDOW_POOL)
-        dated = any(p.date for p in passages[:pool])
-        passages = boost_windows(passages[:pool], scope.window_list()) + passages[pool:]
-        named = ", ".join(f"'{w['words']}' = {w['start']} to {w['end']}" for w in scope.windows)
-        scope.actions.append(f"sources published in the window preferred ({named})" if dated
-                             else "no retrieved source is dated: the time window could not be applied")
-    if scope.recent:
-        dated = any(p.date for p in passages[:RECENT_POOL])
-        # Only the pool is re-ranked, so the order of the top does not depend on how deep a face looks.
-        passages = boost_recent(passages[:RECENT_POOL]) + passages[RECENT_POOL:]
-        scope.actions.append("newer sources preferred (recency boost)" if dated
-                             else "no retrieved source is dated: recency could not be applied")
-    return Retrieval(passages[:k], scope.to_dict())
+        if passages:
+            return passages
+    return retriever.search(question, k=fetch, mode=mode, filters=filters)
+
+
+def _prefer_windows(passages: list[Passage], scope: TimeScope, pool: int) -> list[Passage]:
+    """The pool re-ranked towards the windows the question's relative time words name."""
+    dated = any(p.date for p in passages[:pool])
+    named = ", ".join(f"'{w['words']}' = {w['start']} to {w['end']}" for w in scope.windows)
+    scope.actions.append(f"sources published in the window preferred ({named})" if dated
+                         else "no retrieved source is dated: the time window could not be applied")
+    return boost_windows(passages[:pool], scope.window_list()) + passages[pool:]
+
+
+def _prefer_recent(passages: list[Passage], scope: TimeScope) -> list[Passage]:
+    """The pool re-ranked by date for "latest", "now" (only the pool: the top's order must not depend on how deep
+    a face looks)."""
+    dated = any(p.date for p in passages[:RECENT_POOL])
+    scope.actions.append("newer sources preferred (recency boost)" if dated
+                         else "no retrieved source is dated: recency could not be applied")
+    return boost_recent(passages[:RECENT_POOL]) + passages[RECENT_POOL:]
