@@ -293,6 +293,7 @@ def ask(
 
     live = {"on_token": on_token, "on_evidence": terminal.print_evidence} if output == "text" else {}
     assistant = Assistant(settings)
+    # as_of in the filters too, so the receipt records it and `rag eval --receipts` asks from the same day
     filters = Filters(source, since, until, as_of=day.isoformat() if day else None)
     result = assistant.ask(question, filters=filters, as_of=day, **live)
     if receipt:

@@ -95,9 +95,9 @@ class Assistant:
         filters: Filters | None = None,
         as_of: dt.date | None = None,
     ) -> Answer:
-        """Answer one question, as asked on `as_of` when given (nothing published after it is read). Callbacks, all optional: `on_stage` names each step as it starts, `on_evidence`
-        gets the best verified sentence per retrieved passage before the model is asked, `on_token` the answer
-        text as it is generated (without the quote block)."""
+        """Answer one question, asked on `as_of` when given (nothing published after it is read). Callbacks, all
+        optional: `on_stage` names each step as it starts, `on_evidence` gets the best verified sentence per retrieved
+        passage before the model is asked, `on_token` the answer text as it is generated (without the quote block)."""
         if not question or not question.strip():
             raise RagError('the question is empty: ask something, e.g. rag ask "Why did ...?"')
         stage = on_stage or (lambda name: None)

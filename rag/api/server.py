@@ -31,14 +31,17 @@ if TYPE_CHECKING:
 RETRY_AFTER_SECONDS = 15
 
 
+AS_OF_HELP = ("ask as of this day (YYYY-MM-DD): nothing published after it is read, and time words are read from it "
+              "(default: today)")
+
+
 class ChatRequest(BaseModel):
     """The part of OpenAI's chat-completion request rag uses (other fields are accepted and ignored)."""
 
     model: str = fmt.MODEL_NAME
     messages: list[dict[str, Any]]
     stream: bool = False
-    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
-                              "read, and time words are read from it (default: today)")
+    as_of: str | None = Field(None, description=AS_OF_HELP)
 
 
 class SearchRequest(BaseModel):
@@ -50,8 +53,7 @@ class SearchRequest(BaseModel):
     source: str | None = None
     since: str | None = None
     until: str | None = None
-    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
-                              "read, and time words are read from it (default: today)")
+    as_of: str | None = Field(None, description=AS_OF_HELP)
 
 
 class AskRequest(BaseModel):
@@ -59,8 +61,7 @@ class AskRequest(BaseModel):
 
     question: str
     history: list[tuple[str, str]] = Field(default_factory=list, description="(role, text) pairs, oldest first")
-    as_of: str | None = Field(None, description="ask as of this day (YYYY-MM-DD): nothing published after it is "
-                              "read, and time words are read from it (default: today)")
+    as_of: str | None = Field(None, description=AS_OF_HELP)
 
 
 class Gate:

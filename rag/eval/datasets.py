@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexNotFoundError
 from ..types import Document
-from .gold import DatasetError, Evidence, GoldItem, load_gold, require_data as _require
+from .gold import Evidence, GoldItem, load_gold
+from .sets import DatasetError, require_data as _require, text_document
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -36,14 +37,6 @@ SPLITS = ("all", *CLAPNQ_SPLITS, "dev")  # dev and report also split realtimeqa 
 
 # One Python string literal, single- or double-quoted, with backslash escapes.
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
-
-
-def text_document(source: str, text: str, title: str = "", **metadata: Any) -> Document:
-    """A Document whose original text is its text (identity offsets), hashed by content."""
-    return Document(
-        source=source, original=text, text=text, offset_map=list(range(len(text))), title=title,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), metadata=metadata,
-    )
 
 
 def parse_sentence_list(value: str) -> list[str]:

@@ -16,17 +16,6 @@ class GoldFormatError(RagError):
     """A gold file is missing, empty or holds a malformed line."""
 
 
-class DatasetError(RagError):
-    """An evaluation set is missing or unreadable."""
-
-
-def require_data(path: Path) -> Path:
-    """The path, or a one-line error saying where the data set should be."""
-    if not path.exists():
-        raise DatasetError(f"{path} not found: the evaluation sets are expected in shared/eval beside the repo")
-    return path
-
-
 @dataclass
 class Evidence:
     """A verbatim quote from a source that supports a gold answer."""

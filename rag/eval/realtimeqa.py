@@ -9,7 +9,6 @@ Splits: "dev" = the January and February weeks, for tuning; "report" = the March
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Any
 
 from ..ingest.outlets import outlet_from_url
 from ..types import Document
-from .gold import DatasetError, GoldItem, require_data
+from .gold import GoldItem
+from .sets import DatasetError, require_data, text_document
 from .quiz import holds
 
 SPLITS = {"dev": ("202301", "202302"), "report": ("202303",)}
@@ -44,11 +44,10 @@ def article_document(article: dict[str, Any]) -> Document:
 
     title = " ".join((article.get("title") or "").split())
     text = f"{title}\n\n{article['text'].strip()}" if title else article["text"].strip()
-    doc = Document(source=article["id"], original=text, text=text, offset_map=list(range(len(text))), title=title,
-                   content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                   date=iso_day(article.get("publish_date")), date_source="dataset" if article.get("publish_date") else "none",
-                   outlet=outlet_from_url(article.get("url")), url=article.get("url"),
-                   metadata={"authors": list(article.get("authors") or [])})
+    doc = text_document(article["id"], text, title, authors=list(article.get("authors") or []))
+    doc.date = iso_day(article.get("publish_date"))
+    doc.date_source = "dataset" if doc.date else "none"
+    doc.outlet, doc.url = outlet_from_url(article.get("url")), article.get("url")
     if flags := flag_document(doc):
         doc.metadata["flags"] = flags
     return doc

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import RagError
+from ..search.filters import parse_as_of
 from ..text import normalise
 from ..types import Answer
 
@@ -50,7 +51,8 @@ def rerun_receipts(folder: Path, settings: Settings, assistant: Any = None) -> l
         receipt = read_receipt(path)
         run = ReceiptRun(file=path.name, question=receipt["question"])
         run.problems = verify_receipt(receipt, base=path.parent).problems
-        answer = assistant.ask(receipt["question"], filters=_filters(receipt))
+        filters = _filters(receipt)
+        answer = assistant.ask(receipt["question"], filters=filters, as_of=parse_as_of(filters.as_of))
         _compare(run, receipt, answer)
         runs.append(run)
     return runs

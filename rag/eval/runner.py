@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..search.filters import parse_as_of
 from ..types import Answer, Citation, Passage
 from . import metrics as m
 from .gold import GoldItem
@@ -83,7 +84,7 @@ class Evaluator:
         if item.relevant_sources:
             depth = max(depth, SOURCE_DEPTH)
         return retrieve(self.retriever, item.question, min(depth, 100), mode=self.options.mode,
-                        as_of=_day(item.as_of)).passages
+                        as_of=parse_as_of(item.as_of)).passages
 
     def quiz_recall(self, item: GoldItem, passages: list[Passage]) -> dict[str, float]:
         """Answer recall@k of rag (and of the baseline pipeline, when it runs): a top-k passage holds the right choice."""
@@ -175,7 +176,7 @@ class Evaluator:
         answer_fn = self.answer_fn
         if answer_fn is None:
             from ..answer.assistant import answer as answer_fn
-        as_of = {"as_of": _day(item.as_of)} if item.as_of else {}
+        as_of = {"as_of": parse_as_of(item.as_of)} if item.as_of else {}
         return answer_fn(item.question, self.settings, retriever=self.retriever, llm=self.llm, **as_of)
 
     def answer_scores(self, item: GoldItem, result: Answer) -> dict[str, float]:
@@ -238,13 +239,6 @@ class Evaluator:
             iterable = tqdm(items, desc="Evaluating", unit="q")
         for item in iterable:
             yield self.score(item)
-
-
-def _day(iso: str | None):
-    """A date from YYYY-MM-DD (None stays None)."""
-    import datetime as dt
-
-    return dt.date.fromisoformat(iso) if iso else None
 
 
 def _gold_summary(item: GoldItem) -> dict[str, Any]:
