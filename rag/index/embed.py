@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -73,18 +72,17 @@ class SentenceTransformerEmbedder:
 
 
 def _load_sentence_transformer(path_or_name: str, device: str):
-    """Load a SentenceTransformer; a local folder never touches the network."""
+    """Load a SentenceTransformer; a local folder never touches the network (local_files_only, for this load
+    alone: the process's environment is left as the user set it)."""
     local = Path(path_or_name).expanduser()
     if local.exists():
         path_or_name = str(local)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the per-weight loading bar is noise on every command
-        return SentenceTransformer(path_or_name, device=device)
+        return SentenceTransformer(path_or_name, device=device, local_files_only=local.exists())
     except Exception as exc:  # noqa: BLE001 - any load failure becomes one user-facing line
         raise ModelLoadError(
             f"could not load embedding model {path_or_name!r} ({type(exc).__name__}); "
@@ -92,21 +90,22 @@ def _load_sentence_transformer(path_or_name: str, device: str):
         ) from exc
 
 
-_EMBEDDERS: dict[tuple[str, str, str, bool], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, int, str, str, bool], Embedder] = {}
 
 
 def get_embedder(name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, device: str = "cpu",
                  engine: str = "auto", int8: bool = False) -> Embedder:
-    """A process-wide shared embedder per (model, device, engine, precision): the UI and CLI load weights once.
+    """A process-wide shared embedder per (model, batch size, device, engine, precision): the UI and CLI load
+    weights once. A shared embedder is never changed after it is made, so one caller's batch size cannot leak
+    into another's.
 
     engine "auto": onnxruntime for a local or packaged model when onnxruntime and tokenizers are installed (the
     model is exported once, with torch, and cached), so questions never import torch; else sentence-transformers.
     int8: the ONNX engine embeds documents with int8 weights (questions stay fp32).
     """
-    key = (name, device, engine, int8)
+    key = (name, batch_size, device, engine, int8)
     if key not in _EMBEDDERS:
         _EMBEDDERS[key] = _new_embedder(name, batch_size, device, engine, int8)
-    _EMBEDDERS[key].batch_size = batch_size
     return _EMBEDDERS[key]
 
 
@@ -115,7 +114,7 @@ def _new_embedder(name: str, batch_size: int, device: str, engine: str, int8: bo
     if engine != "torch" and device == "cpu" and _onnx_usable(name):
         from .onnx_embed import OnnxEmbedder
 
-        return OnnxEmbedder(resolve_model_path(name), model_id=model_id_for(name), int8=int8)
+        return OnnxEmbedder(resolve_model_path(name), model_id=model_id_for(name), int8=int8, batch_size=batch_size)
     if engine == "onnx":
         raise ModelLoadError(
             f"the ONNX embedder cannot run {name!r}: it needs onnxruntime and tokenizers (pip install 'rag[onnx]') "

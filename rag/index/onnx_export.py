@@ -229,10 +229,7 @@ def _torch_export(model_dir: Path, target: Path) -> None:
 
     hf_logging.disable_progress_bar()  # the per-weight loading bar is noise
 
-    # Never reach the hub: the folder is local and complete.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
+    try:  # local_files_only: the folder is local and complete, so the hub is never asked (and no env is changed)
         # Eager attention exports as plain MatMul/Softmax that any ORT runs; the SDPA path's mask code varies
         # across transformers versions. (ORT's offline BERT fusion into Attention ops measured no faster here.)
         model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
