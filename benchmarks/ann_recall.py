@@ -20,7 +20,7 @@ def corpus_vectors(folder: Path, size: int, seed: int = 0):
     """`size` unit vectors: the SciFact ones first, then noisy copies of them."""
     import numpy as np
 
-    from rag.index.store import IndexStore
+    from rag.index.embedded.store import IndexStore
 
     real = np.asarray(IndexStore(folder).vectors, dtype="float32")
     if size <= len(real):
@@ -37,7 +37,7 @@ def measure(vectors, queries, k: int = 10) -> dict[str, float]:
     import faiss
     import numpy as np
 
-    from rag.index.store import HNSW_EF_SEARCH, build_faiss
+    from rag.index.embedded.store import HNSW_EF_SEARCH, build_faiss
 
     faiss.omp_set_num_threads(1)
     dim = vectors.shape[1]

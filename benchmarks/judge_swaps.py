@@ -94,10 +94,10 @@ def main() -> None:
 
 def _whole_check(items, judge, threshold: float) -> None:
     """The same claims through the whole claim check (names, numbers and word coverage first, then the judge)."""
-    from rag.answer.verify import judge_claims
+    from rag.checks.claims import ClaimToJudge, judge_claims
 
     tick = time.perf_counter()
-    checks = judge_claims([(c, c, [1], f'"{q}"', q) for c, q, _, _ in items], "", judge, threshold)
+    checks = judge_claims([ClaimToJudge(c, c, [1], f'"{q}"', q) for c, q, _, _ in items], "", judge, threshold)
     ms = 1000 * (time.perf_counter() - tick) / len(items)
     kept = [ch.supported for ch, (_, _, label, _) in zip(checks, items) if label]
     cut = [not ch.supported for ch, (_, _, label, _) in zip(checks, items) if not label]

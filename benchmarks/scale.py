@@ -72,7 +72,7 @@ def synthesise(size: int, seed: int = 0):
     """(IndexContent, query texts, query vectors) for `size` passages."""
     import numpy as np
 
-    from rag.index.writer import IndexContent
+    from rag.index.rows import IndexContent
     from rag.types import Chunk, Document
 
     rng = np.random.default_rng(seed)
@@ -229,7 +229,7 @@ def run_size(size: int, backends: list[str], work: Path, queries: int) -> list[l
 def _disconnect(folder: Path, backend: str) -> None:
     """Close this process's Milvus client for the index (no-op for the embedded store)."""
     if backend == "milvus":
-        from rag.index.milvus_store import disconnect
+        from rag.index.milvus.store import disconnect
 
         disconnect(settings_for(folder, backend))
 

@@ -297,9 +297,11 @@ def ask(
     filters = Filters(source, since, until, as_of=day.isoformat() if day else None)
     result = assistant.ask(question, filters=filters, as_of=day, **live)
     if receipt:
-        from .answer.receipt import build_receipt, write_receipt
+        from .checks.receipt import build_receipt, write_receipt
+        from .search.retriever import Retriever
 
-        write_receipt(receipt, build_receipt(result, settings, getattr(assistant.retriever, "store", None), filters))
+        store = assistant.retriever.store if isinstance(assistant.retriever, Retriever) else None  # the index read
+        write_receipt(receipt, build_receipt(result, settings, store, filters))
     if output == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif output == "markdown":
@@ -317,7 +319,7 @@ def verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a receipt offline: each source file unchanged, each quote still at its span. Exit 1 naming what changed."""
-    from .answer.receipt import read_receipt, verify_receipt
+    from .checks.receipt import read_receipt, verify_receipt
 
     result = verify_receipt(read_receipt(receipt), root=root, base=receipt.resolve().parent)
     if json_out:

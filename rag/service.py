@@ -228,17 +228,28 @@ class RagService:
     # ------------------------------------------------------------ settings
 
     def configure(self, index: str | Path | None = None, llm_spec: str | None = None, top_k: int | None = None) -> None:
-        """Switch index, chat model or passages per answer for everyone; bad values raise a one-line RagError."""
+        """Switch index, chat model or passages per answer for everyone; bad values raise a one-line RagError.
+
+        The new settings are a new object swapped in whole: the Settings a live retriever or a question being
+        answered holds are never changed under it, and a bad value leaves everything as it was."""
         with self._lock:
+            settings = self.settings.model_copy(deep=True)
             target = self.allowed_index(index) if index is not None else None
-            if llm_spec is not None and llm_spec.strip() != self.settings.llm.spec:
-                self._switch_llm(llm_spec.strip())
-            if target is not None and target != Path(self.settings.index).resolve():
-                self.settings.index = target
-                self._drop_retriever()
+            if target is not None and target != Path(settings.index).resolve():
+                settings.index = target
             if top_k is not None:
-                self.settings.answer.passages = int(top_k)
-                self.settings.retrieve.k = max(self.settings.retrieve.k, int(top_k))
+                settings.answer.passages = int(top_k)
+                settings.retrieve.k = max(settings.retrieve.k, int(top_k))
+            llm = None
+            if llm_spec is not None and llm_spec.strip() != settings.llm.spec:
+                settings.llm.spec = llm_spec.strip()
+                llm = self._new_llm(settings)
+            reopen = settings.index != self.settings.index or settings.retrieve != self.settings.retrieve
+            self.settings = settings
+            if llm is not None:
+                self._llm, self._llm_from_settings = llm, True
+            if reopen:
+                self._drop_retriever()
 
     def allowed_index(self, index: str | Path) -> Path:
         """The resolved index folder, if it lies inside the index root; else a one-line ConfigError."""
@@ -248,16 +259,14 @@ class RagService:
                               "(setting ui.index_root, read at start)")
         return target
 
-    def _switch_llm(self, spec: str) -> None:
-        """Build the new chat model first, so a bad spec or missing key leaves the old one in place."""
+    @staticmethod
+    def _new_llm(settings: Settings) -> Any:
+        """The chat model the settings name, built before anything changes: a bad spec or missing key raises."""
         from .llm.specs import get_chat_model
 
-        candidate = self.settings.llm.model_copy(update={"spec": spec})
-        if not spec:
+        if not settings.llm.spec:
             raise ConfigError("the LLM spec is empty: use 'local', 'provider:model' or a .gguf path")
-        self._llm = get_chat_model(candidate)
-        self._llm_from_settings = True
-        self.settings.llm.spec = spec
+        return get_chat_model(settings.llm)
 
     def index_choices(self) -> list[str]:
         """Index folders next to the current one (folders holding a CURRENT pointer), current first."""
@@ -271,9 +280,11 @@ class RagService:
         """Open the index, load the embedder and the chat model's weights now; a readable problem, never raises."""
         problem = self.warm_up()
         try:
-            load = getattr(self.llm(), "load", None)  # local GGUF models load their weights on first use otherwise
-            if callable(load):
-                load()
+            from .llm.protocols import LoadsWeights
+
+            llm = self.llm()
+            if isinstance(llm, LoadsWeights):  # local GGUF models load their weights on first use otherwise
+                llm.load()
         except RagError as exc:
             return f"{problem}; {exc}" if problem else str(exc)
         return problem
@@ -325,7 +336,7 @@ class RagService:
 
     def write_receipt(self, answer: Answer, path: Path) -> Path:
         """Write the JSON receipt of an answer (quotes with file hashes and spans, claims, settings) to `path`."""
-        from .answer.receipt import build_receipt, write_receipt
+        from .checks.receipt import build_receipt, write_receipt
         from .index.backend import open_store
 
         with open_store(self.settings) as store:

@@ -50,7 +50,7 @@ def source_line(c: Citation) -> str:
 
 def print_text(result: Answer, shown: str) -> None:
     """After the streamed answer: why it was declined, or the checked answer (if it changed) and its sources."""
-    from .answer.reply import parse_reply
+    from .checks.reply import parse_reply
 
     typer.echo("")
     for warning in result.warnings:  # a source holds text written to steer the assistant

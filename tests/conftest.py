@@ -117,7 +117,7 @@ def backend_settings(request, settings):
         settings.store.backend = "milvus"
     yield settings
     if request.param == "milvus":
-        from rag.index.milvus_store import disconnect
+        from rag.index.milvus.store import disconnect
 
         disconnect(settings)
 

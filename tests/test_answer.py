@@ -16,8 +16,9 @@ from rag.answer.followup import condense_question
 from rag.text import normalise
 from rag.errors import ConfigError, RagError
 from tests.fakes import FakeChatModel
-from rag.answer.prompts import answer_messages, load_template, neutralise
-from rag.answer.reply import ReplyStream
+from rag.answer.prompts import answer_messages
+from rag.llm.templates import load_template, neutralise
+from rag.checks.reply import ReplyStream
 from rag.types import REFUSAL, Passage, RefusalReason
 
 from .conftest import REPO, HashEmbedder
@@ -128,7 +129,7 @@ def test_answer_cites_the_passage_and_verifies_the_quote(seed_index, retriever) 
     [citation] = result.citations
     assert citation.source == "002_838f15288c1da675.txt" and citation.verified and citation.method == "model"
     assert result.passages[citation.n - 1].source == citation.source
-    from rag.index.store import IndexStore
+    from rag.index.embedded.store import IndexStore
 
     source_text = IndexStore(seed_index.index).document_original(citation.source)
     assert source_text[citation.start : citation.end] == citation.quote
@@ -407,7 +408,7 @@ def test_cli_shows_corrected_citations_after_the_stream(seed_index, monkeypatch)
 )
 def test_streamed_text_matches_parsed_answer(reply: str) -> None:
     from tests.fakes import split_words
-    from rag.answer.reply import split_reply
+    from rag.checks.reply import split_reply
 
     chunks = [c for word in split_words(reply) for c in (word[:2], word[2:]) if c]  # split mid-word too
     assert _streamed(chunks) == split_reply(reply)[0]

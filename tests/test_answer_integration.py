@@ -65,7 +65,7 @@ def test_population_question_is_refused(assistant) -> None:
 
 
 def test_the_claim_check_with_the_real_model_keeps_support_and_removes_invention(assistant) -> None:
-    from rag.answer.verify import judge_claims, make_judge
+    from rag.checks.claims import ClaimToJudge, judge_claims, make_judge
 
     judge = make_judge(assistant.settings, assistant.llm)
     quote = ('"Armenia, after the CSTO refused to help in the armed conflict with Azerbaijan last year (positional '
@@ -76,6 +76,6 @@ def test_the_claim_check_with_the_real_model_keeps_support_and_removes_invention
         ("Armenia canceled the exercises because it wanted to join the European Union [1].",
          "Armenia canceled the exercises because it wanted to join the European Union", [1], quote, quote),
     ]
-    supported, invented = judge_claims(claims, "Why did Armenia cancel CSTO exercises?", judge,
+    supported, invented = judge_claims([ClaimToJudge(*c) for c in claims], "Why did Armenia cancel CSTO exercises?", judge,
                                        assistant.settings.answer.support_threshold)
     assert supported.supported and not invented.supported, (supported, invented)

@@ -18,7 +18,7 @@ from rag.index.backend import open_store
 from rag.search.filters import Filters, parse_as_of
 from rag.search.pipeline import retrieve
 from rag.search.retriever import Retriever
-from rag.search.timewords import time_windows
+from rag.news.timewords import time_windows
 from rag.types import Passage
 from tests.fakes import FakeChatModel
 
@@ -92,7 +92,7 @@ def test_both_stores_keep_undated_and_earlier_documents_under_not_after(backend,
             sources = {p.source for p in store.passages([(i, 1.0) for i in ids])}
     finally:
         if backend == "milvus":
-            from rag.index.milvus_store import disconnect
+            from rag.index.milvus.store import disconnect
 
             disconnect(settings)
     assert sources == {"old.md", "undated.txt"}
@@ -138,8 +138,8 @@ def test_ask_and_search_take_as_of_on_the_command_line(news_index, monkeypatch) 
 
 
 def test_boost_leaves_undated_passages_alone() -> None:
-    from rag.search.timescope import boost_windows
-    from rag.search.timewords import Window
+    from rag.news.timescope import boost_windows
+    from rag.news.timewords import Window
 
     dated = Passage(1, "a", 0, 1, 0.5, "x", date="2023-01-04")
     undated = Passage(2, "b", 0, 1, 0.6, "y")

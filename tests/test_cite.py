@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import Evidence, verify_quote
-from rag.answer.ground import ground_claims
-from rag.answer.verify import unsupported_numbers
-from rag.answer.reply import ParsedReply, is_paraphrased_refusal, is_refusal, parse_reply
+from rag.checks.evidence import Evidence, verify_quote
+from rag.checks.ground import ground_claims
+from rag.checks.claims import unsupported_numbers
+from rag.checks.reply import ParsedReply, is_paraphrased_refusal, is_refusal, parse_reply
 from rag.text import clean_quote, normalise, normalise_with_map, sentence_spans
 from rag.text import loose_marker_numbers as marker_numbers
 from rag.types import REFUSAL, Passage
@@ -170,7 +170,7 @@ def test_verify_quote_only_inside_the_passage() -> None:
 def test_ground_on_real_index_maps_quote_to_original(seed_index) -> None:
     """Quote verification against a real index: Passage offsets point into the original file text."""
     from rag.search.retriever import Retriever
-    from rag.index.store import IndexStore
+    from rag.index.embedded.store import IndexStore
 
     retriever = Retriever(seed_index, embedder=HashEmbedder())
     passages = retriever.search("Lavrov told the BelTA news agency luring allies", k=4)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest.clean import clean_text, guess_title
-from rag.ingest.dates import extract_date
+from rag.ingest.clean import clean_text
+from rag.ingest.readers import guess_title
+from rag.news.dates import extract_date
 
 CORPUS = Path(__file__).parent.parent / "examples" / "corpus"
 SEED_DEV = Path(__file__).parent / "data" / "seed_dev.jsonl"

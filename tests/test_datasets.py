@@ -108,7 +108,7 @@ def test_prepare_dataset_builds_once_then_reuses(backend_settings, hash_embedder
     _, scifact = prepare_dataset("scifact", shared, tmp_path / "indexes", settings, hash_embedder)
     assert sources(scifact) == {d.source for d in scifact_documents(shared)}
     if settings.store.backend == "milvus":  # the data sets' Lite files, beside the fixture's own
-        from rag.index.milvus_store import disconnect
+        from rag.index.milvus.store import disconnect
 
         for name in ("seed", "scifact"):
             disconnect(settings.model_copy(update={"index": tmp_path / "indexes" / name}))

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from rag.answer.assistant import Assistant
-from rag.answer.disagree import find_disagreements
-from rag.answer.disagree_names import find_name_disagreements
+from rag.news.disagree import find_disagreements
+from rag.news.disagree_names import find_name_disagreements
 from rag.index.build import index_paths
 from rag.search.retriever import Retriever
 from rag.types import Passage

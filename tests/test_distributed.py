@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.index.build import index_paths, passage_budget, read_candidate
-from rag.index.store import IndexStore
+from rag.index.embedded.store import IndexStore
 from rag.types import Skipped
 
 from .conftest import HashEmbedder

@@ -201,7 +201,7 @@ def test_the_api_lists_flags_and_a_flagged_upload_returns_them(base_url) -> None
 
 
 def test_the_receipt_holds_the_warnings_and_which_files_are_flagged(service, answer, tmp_path) -> None:
-    from rag.answer.receipt import build_receipt, read_receipt, verify_receipt
+    from rag.checks.receipt import build_receipt, read_receipt, verify_receipt
 
     receipt = read_receipt(service.write_receipt(answer, tmp_path / "r.json"))
     [warning] = receipt["warnings"]

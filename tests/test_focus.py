@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.evidence import Evidence
+from rag.checks.evidence import Evidence
 from rag.answer.focus import GAP_MARK, focus_passages
 from rag.text import word_count
 from rag.types import Passage

@@ -13,8 +13,8 @@ import pytest
 
 from rag.errors import IndexInterrupted
 from rag.index.build import index_paths, read_files
-from rag.index.check import check_index
-from rag.index.store import IndexStore
+from rag.index.integrity import check_index
+from rag.index.embedded.store import IndexStore
 from rag.ingest.degenerate import degenerate_reason
 from rag.ingest.files import Unreadable, discover, read_capped
 from rag.ingest.readers import load_document, text_name

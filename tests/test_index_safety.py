@@ -16,9 +16,9 @@ import pytest
 
 from rag.errors import ConfigError, IndexLockedError, RagError
 from rag.index.build import index_paths
-from rag.index.check import check_index
+from rag.index.integrity import check_index
 from rag.index.generations import LOCK_FILE, MARKER, file_mode
-from rag.index.store import IndexStore
+from rag.index.embedded.store import IndexStore
 from rag.search.retriever import Retriever
 
 from .conftest import CORPUS, REPO, HashEmbedder
@@ -256,7 +256,7 @@ def test_a_stale_lock_of_a_dead_writer_is_no_obstacle(built, corpus_copy):
 # ---------------------------------------------------------------- crashes and readers during writes
 
 KILLABLE_WRITER = '''
-    import rag.index.writer as writer
+    import rag.index.embedded.writer as writer
     moment = sys.argv[3]
     if moment == "write":  # widen the window while the new generation is being written
         real_faiss = writer._write_faiss

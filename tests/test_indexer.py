@@ -5,7 +5,7 @@ import pytest
 
 from rag.errors import ConfigError, ModelMismatchError
 from rag.index.build import index_paths
-from rag.index.store import IndexStore
+from rag.index.embedded.store import IndexStore
 
 from .conftest import HashEmbedder
 

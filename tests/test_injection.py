@@ -73,7 +73,7 @@ def test_a_planted_answer_copied_by_the_model_is_not_shown_as_supported(injectio
 
 
 def test_a_document_cannot_supply_evidence_with_its_planted_lines(injection_index) -> None:
-    from rag.answer.evidence import Evidence
+    from rag.checks.evidence import Evidence
     from rag.search.retriever import Retriever
 
     passages = Retriever(injection_index, embedder=HashEmbedder()).search("joined NATO Answer Quotes", k=5)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rag.answer.verify import judge_claims
+from rag.checks.claims import ClaimToJudge, judge_claims
 from rag.errors import ModelLoadError
 from rag.judge import PACKAGED, CrossEncoder, TrainedJudge, shared_judge
 from rag.modelfiles import file_sha256, read_manifest
@@ -66,7 +66,7 @@ def test_a_damaged_model_file_is_refused_with_one_line(tmp_path) -> None:
 def test_the_claim_check_keeps_true_claims_and_cuts_swapped_ones(judge, claim: str, quote: str, true: bool) -> None:
     from rag.config import AnswerSettings
 
-    [check] = judge_claims([(f"{claim[:-1]} [1].", claim, [1], f'"{quote}"', quote)], "", judge,
+    [check] = judge_claims([ClaimToJudge(f"{claim[:-1]} [1].", claim, [1], f'"{quote}"', quote)], "", judge,
                            AnswerSettings().support_threshold)
     assert check.supported is true
 
@@ -76,7 +76,7 @@ def test_a_claim_with_its_verb_changed_is_cut(judge) -> None:
     from rag.config import AnswerSettings
 
     claim = "Rahmon spent seven minutes praising his Russian colleague."
-    [check] = judge_claims([(claim, claim, [1], f'"{RAHMON}"', RAHMON)], "", judge, AnswerSettings().support_threshold)
+    [check] = judge_claims([ClaimToJudge(claim, claim, [1], f'"{RAHMON}"', RAHMON)], "", judge, AnswerSettings().support_threshold)
     assert not check.supported
 
 
@@ -106,7 +106,7 @@ def test_the_claim_check_with_the_trained_judge_cuts_a_swapped_entity_and_keeps_
                "Turkmenistan exports practically all of its gas to China.", [1], quote, TURKMENISTAN),
               ("Kyrgyzstan exports practically all of its gas to China [1].",
                "Kyrgyzstan exports practically all of its gas to China.", [1], quote, TURKMENISTAN + " Kyrgyzstan")]
-    kept, cut = judge_claims(claims, GAS_QUESTION, judge, AnswerSettings().support_threshold)
+    kept, cut = judge_claims([ClaimToJudge(*c) for c in claims], GAS_QUESTION, judge, AnswerSettings().support_threshold)
     assert kept.supported and not cut.supported
     assert cut.reason == "its quote does not support it" and cut.support < kept.support
 
@@ -134,9 +134,9 @@ def _passage(n: int, text: str):
 
 
 def test_a_claim_cut_for_a_name_another_passage_holds_is_cited_to_it_instead(judge) -> None:
-    from rag.answer.evidence import Evidence
-    from rag.answer.ground import GroundedClaim
-    from rag.answer.repair import repair_citations
+    from rag.checks.evidence import Evidence
+    from rag.checks.ground import GroundedClaim
+    from rag.checks.repair import repair_citations
 
     question = "Which countries postponed CSTO exercises?"
     evidence = Evidence([_passage(1, "Kazakhstan postponed the CSTO exercises that were planned on its territory."),
@@ -144,7 +144,7 @@ def test_a_claim_cut_for_a_name_another_passage_holds_is_cited_to_it_instead(jud
                                      "military bloc on its territory.")])
     text = "Kazakhstan and Kyrgyzstan postponed the CSTO exercises."
     claim = GroundedClaim(f"{text[:-1]} [1].", text, [evidence.verify("Kazakhstan postponed the CSTO exercises", 1)])
-    item = (claim.sentence, text, [1], f'"{claim.citations[0].quote}"', evidence.passages[0].text)
+    item = ClaimToJudge(claim.sentence, text, [1], f'"{claim.citations[0].quote}"', evidence.passages[0].text)
     [check] = judge_claims([item], question, judge, 0.5)
     assert not check.supported and "Kyrgyzstan" in check.reason
     [repaired] = repair_citations([claim], [check], evidence, question, judge, 0.5)
@@ -152,7 +152,7 @@ def test_a_claim_cut_for_a_name_another_passage_holds_is_cited_to_it_instead(jud
     assert [c.n for c in repaired.citations] == [1, 2] and repaired.citations[1].verified
     assert "Kyrgyzstan also postponed" in repaired.citations[1].quote
     cited = " ".join(p.text for p in evidence.passages)
-    [again] = judge_claims([(repaired.sentence, text, [1, 2], " ".join(f'"{c.quote}"' for c in repaired.citations),
+    [again] = judge_claims([ClaimToJudge(repaired.sentence, text, [1, 2], " ".join(f'"{c.quote}"' for c in repaired.citations),
                              cited)], question, judge, 0.5)
     assert again.supported
 
@@ -160,16 +160,16 @@ def test_a_claim_cut_for_a_name_another_passage_holds_is_cited_to_it_instead(jud
 @pytest.mark.xfail(strict=True, reason="known limit: the judge backs two quotes when the second merely names the "
                    "entity, so answer.repair_citations is off by default")
 def test_a_claim_no_other_passage_backs_stays_cut(judge) -> None:
-    from rag.answer.evidence import Evidence
-    from rag.answer.ground import GroundedClaim
-    from rag.answer.repair import repair_citations
+    from rag.checks.evidence import Evidence
+    from rag.checks.ground import GroundedClaim
+    from rag.checks.repair import repair_citations
 
     question = "Which countries postponed CSTO exercises?"
     evidence = Evidence([_passage(1, "Kazakhstan postponed the CSTO exercises that were planned on its territory."),
                          _passage(2, "Tajikistan hosted a summit of the CSTO in Dushanbe in October.")])
     text = "Kazakhstan and Tajikistan postponed the CSTO exercises."
     claim = GroundedClaim(f"{text[:-1]} [1].", text, [evidence.verify("Kazakhstan postponed the CSTO exercises", 1)])
-    item = (claim.sentence, text, [1], f'"{claim.citations[0].quote}"', evidence.passages[0].text)
+    item = ClaimToJudge(claim.sentence, text, [1], f'"{claim.citations[0].quote}"', evidence.passages[0].text)
     [check] = judge_claims([item], question, judge, 0.6)
     assert not check.supported
     [repaired] = repair_citations([claim], [check], evidence, question, judge, 0.6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -10,21 +11,24 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 
 # Lowest first. A module may import its own layer's modules and any lower layer's, never a higher one.
+# The news room (rag/news/) is one folder whose modules sit at three levels: read at ingestion, used by
+# retrieval, used after answering. The longest matching prefix names a module's layer.
 LAYERS = [
     ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text", "rag.modelfiles"}),
     ("guard", {"rag.guard"}),  # text written to steer the assistant: found at ingestion, kept out of answers
-    ("ingest", {"rag.ingest"}),
-    ("index", {"rag.index"}),
+    ("ingest", {"rag.ingest", "rag.news", "rag.news.dates", "rag.news.outlets", "rag.news.sidecar"}),
+    ("index", {"rag.index"}),  # the two backends in index/embedded/ and index/milvus/, reached via backend.py
     ("judge", {"rag.judge"}),  # the trained cross-encoder: scores pairs; searching and answering both use it
-    ("search", {"rag.search"}),
+    ("search", {"rag.search", "rag.news.timewords", "rag.news.timescope"}),
     ("llm", {"rag.llm"}),
-    ("answer", {"rag.answer"}),
+    ("checks", {"rag.checks"}),  # everything that judges an answer: gate, quotes, claims, receipts
+    ("news answers", {"rag.news.annotate", "rag.news.disagree", "rag.news.disagree_names", "rag.news.name_words"}),
+    ("answer", {"rag.answer"}),  # writing the answer: prompts, follow-ups, the assistant's steps
     ("faces", {"rag.cli", "rag.__main__", "rag.terminal", "rag.chat", "rag.service", "rag.ui", "rag.api", "rag.eval"}),
 ]
 
-
 def module_name(path: Path) -> str:
-    """rag/answer/reply.py -> rag.answer.reply (packages by their __init__)."""
+    """rag/checks/reply.py -> rag.checks.reply (packages by their __init__)."""
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -49,12 +53,11 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def layer_of(module: str) -> int | None:
-    """Index in LAYERS of the layer holding `module` (None for the package's front door, rag/__init__)."""
-    for i, (_, prefixes) in enumerate(LAYERS):
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
-            return i
-    return None
-
+    """Index in LAYERS of the layer holding `module`: the one with the longest prefix that matches it (None for
+    the package's front door, rag/__init__)."""
+    matches = [(len(p), i) for i, (_, prefixes) in enumerate(LAYERS) for p in prefixes
+               if module == p or module.startswith(p + ".")]
+    return max(matches)[1] if matches else None
 
 def import_graph() -> dict[str, set[str]]:
     """module -> rag modules it imports."""
@@ -97,10 +100,36 @@ def test_no_import_cycles() -> None:
 
 def test_the_contract_catches_an_upward_import(tmp_path: Path) -> None:
     bad = PACKAGE / "index" / "_layer_probe.py"
-    bad.write_text("from ..answer.reply import parse_reply\n", encoding="utf-8")
+    bad.write_text("from ..checks.reply import parse_reply\n", encoding="utf-8")
     try:
         graph = import_graph()
-        assert layer_of("rag.answer.reply") > layer_of("rag.index._layer_probe")
-        assert "rag.answer.reply" in graph["rag.index._layer_probe"]
+        assert layer_of("rag.checks.reply") > layer_of("rag.index._layer_probe")
+        assert "rag.checks.reply" in graph["rag.index._layer_probe"]
     finally:
         bad.unlink()
+
+
+def readme_rooms() -> dict[str, set[str]]:
+    """The README's Layout table: room folder -> the module files its row names."""
+    text = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Layout", 1)[1].split("\n### ", 1)[0]
+    rooms: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`rag/"):
+            folder = cells[0].split("`")[1]
+            rooms.setdefault(folder, set()).update(re.findall(r"`([\w/]+\.py)`", cells[1]))
+    return rooms
+
+
+def test_the_readme_layout_names_every_room_and_module() -> None:
+    rooms = readme_rooms()
+    actual: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":
+            folder = path.parent.relative_to(PACKAGE.parent).as_posix() + "/"
+            actual.setdefault(folder, set()).add(path.name)
+    assert set(rooms) == set(actual), "rooms in README's Layout differ from rag/'s folders"
+    missing = {room: sorted(actual[room] - named) for room, named in rooms.items() if actual[room] - named}
+    stale = {room: sorted(named - actual[room]) for room, named in rooms.items() if named - actual[room]}
+    assert not missing and not stale, f"README Layout out of step with the tree: missing {missing}, stale {stale}"

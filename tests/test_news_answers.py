@@ -10,12 +10,12 @@ from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
 from rag.answer.assistant import Assistant
-from rag.answer.disagree import find_disagreements
-from rag.answer.news import independent_sources
+from rag.news.disagree import find_disagreements
+from rag.news.annotate import independent_sources
 from rag.api.openai_format import rag_extra
 from rag.cli import app
 from rag.search.retriever import Retriever
-from rag.search.timescope import boost_recent, read_time_scope
+from rag.news.timescope import boost_recent, read_time_scope
 from rag.types import Passage
 from tests.fakes import FakeChatModel
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.index.backend import open_store
 from rag.index.build import index_paths
-from rag.index.store import IndexStore
-from rag.ingest.dates import dateline_date, front_matter
-from rag.ingest.outlets import outlet_from_title, outlet_key, wire_credit
+from rag.index.embedded.store import IndexStore
+from rag.news.dates import dateline_date, front_matter
+from rag.news.outlets import outlet_from_title, outlet_key, wire_credit
 from rag.ingest.readers import load_document
 
 from .conftest import CORPUS, NEWS, NEWS_META, HashEmbedder

@@ -8,16 +8,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 
-# Remaining offenders outside the index layer, each named with its file and why it stays for now.
-# (path relative to rag/, private name) -> reason. The index layer (rag/index/) has none and must keep none.
-CLEANER = "the cleaner's date patterns, shared with date finding; made public in a change to rag/ingest"
-ALLOWED: dict[tuple[str, str], str] = {
-    ("ingest/dates.py", "_DATE_PATTERNS"): CLEANER,
-    ("ingest/dates.py", "_DATELINE_PREFIX"): CLEANER,
-    ("ingest/dates.py", "_MONTHS"): CLEANER,
-    ("ingest/dates.py", "_top_lines"): CLEANER,
-}
-
+# Offenders that stay for a stated reason: (path relative to rag/, private name) -> why. None remain; an entry
+# added here must say why and must name a live offence.
+ALLOWED: dict[tuple[str, str], str] = {}
 
 def private(name: str) -> bool:
     """A single-underscore name (dunder names such as __name__ are public protocol)."""
@@ -67,11 +60,10 @@ def test_no_module_reaches_into_private_names() -> None:
     assert not unexpected, "private names reached across modules:\n" + "\n".join(unexpected)
 
 
-def test_the_allow_list_names_only_live_offenders_outside_the_index_layer() -> None:
+def test_the_allow_list_names_only_live_offenders() -> None:
     live = {(where, name) for p in PACKAGE.rglob("*.py") for where, _, name in offences(p)}
     assert all(reason for reason in ALLOWED.values())
     assert not [key for key in ALLOWED if key not in live], "stale allow-list entries: drop them"
-    assert not [key for key in ALLOWED if key[0].startswith("index/")], "the index layer must stay clean"
 
 
 PROBE = """from .writer import _secret

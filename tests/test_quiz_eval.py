@@ -12,7 +12,7 @@ import pytest
 from rag.eval.baseline import LangChainBaseline
 from rag.eval.datasets import dataset_documents, dataset_gold
 from rag.eval.quiz import holds, near_miss, verdict
-from rag.ingest.outlets import outlet_from_url as site_of
+from rag.news.outlets import outlet_from_url as site_of
 from rag.eval.runner import EvalOptions, run_eval
 from rag.index.build import update_index
 from rag.search.retriever import Retriever

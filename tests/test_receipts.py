@@ -30,7 +30,7 @@ def corpus_copy(tmp_path, monkeypatch, request):
         monkeypatch.delenv(var)
     if backend == "milvus":
         pytest.importorskip("milvus_lite", reason="the Milvus backend needs pip install 'rag[scale]'")
-        from rag.index.milvus_store import disconnect
+        from rag.index.milvus.store import disconnect
 
         monkeypatch.setenv("RAG_STORE__BACKEND", "milvus")  # Milvus Lite in the index folder, for rag ask too
         request.addfinalizer(lambda: disconnect(Settings(index=tmp_path / "index")))

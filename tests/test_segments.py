@@ -8,8 +8,8 @@ import pytest
 
 from rag.errors import IndexInterrupted
 from rag.index.build import index_paths
-from rag.index.check import check_index
-from rag.index.store import IndexStore
+from rag.index.integrity import check_index
+from rag.index.embedded.store import IndexStore
 from rag.search.retriever import Filters, Retriever
 
 from .conftest import HashEmbedder
@@ -96,7 +96,7 @@ def test_later_changes_rewrite_the_delta_and_a_large_delta_is_compacted(segmente
 
 
 def test_a_killed_segment_write_leaves_the_previous_index(segmented, corpus_copy, monkeypatch):
-    from rag.index import segments
+    from rag.index.embedded import segments
 
     index_paths([corpus_copy], segmented, HashEmbedder())
     before = IndexStore(segmented.index).folder.name

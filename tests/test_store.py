@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexNotFoundError, ModelMismatchError
-from rag.index.store import IndexContent, IndexStore, write_index
+from rag.index.embedded.store import IndexStore, write_index
+from rag.index.rows import IndexContent
 from rag.types import Chunk, Document
 
 
@@ -73,7 +74,7 @@ def test_interrupt_mid_write_leaves_previous_index(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("rag.index.lexical.build_lexical", interrupted)
+    monkeypatch.setattr("rag.index.embedded.lexical.build_lexical", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_index(tmp_path, _content(3), MANIFEST)
     assert IndexStore(tmp_path).size == 2

@@ -9,7 +9,7 @@ import pytest
 
 from rag.errors import ConfigError
 from rag.index.build import index_paths
-from rag.index.store import IndexStore
+from rag.index.embedded.store import IndexStore
 from rag.service import UPLOADS, RagService, check_exposure, is_loopback
 
 from .conftest import CORPUS, HashEmbedder

@@ -115,6 +115,18 @@ def test_a_bad_llm_setting_keeps_the_working_model(seed_index, hash_embedder, mo
     assert service.model_label() == "ollama:llama3.1"
 
 
+def test_configure_swaps_in_new_settings_and_leaves_the_old_ones_alone(seed_index, hash_embedder):
+    """A question being answered holds the old Settings: reconfiguring never changes them under it."""
+    service = RagService(seed_index, embedder=hash_embedder, llm=FakeChatModel([]))
+    before, live = service.settings, service.retriever()
+    passages, k = before.answer.passages, before.retrieve.k
+    service.configure(top_k=k + 5)
+    assert (before.answer.passages, before.retrieve.k) == (passages, k)
+    assert live.settings is before and live.settings.retrieve.k == k
+    assert service.settings.answer.passages == k + 5 and service.settings.retrieve.k == k + 5
+    assert service.retriever() is not live and service.retriever().settings.retrieve.k == k + 5
+
+
 def test_switching_index_reopens_the_retriever(seed_index, hash_embedder, tmp_path):
     service = RagService(seed_index, embedder=hash_embedder)
     first, seed = service.retriever(), seed_index.index

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 
 from rag.answer.assistant import answer
-from rag.answer.verify import ModelJudge, judge_claims, missing_specifics
+from rag.checks.claims import ClaimToJudge, ModelJudge, judge_claims, missing_specifics
 from rag.types import REFUSAL, RefusalReason
 from tests.fakes import FakeChatModel
 
@@ -94,7 +94,7 @@ def test_judge_claims_verdicts_and_reasons() -> None:
         ("B.", "Nothing backs this", [], "", ""),
         ("C [2].", "The drills were postponed", [2], '"The drills were postponed in May."', "The drills ..."),
     ]
-    first, second, third = judge_claims(items, "What happened?", FakeJudge(), threshold=0.5)
+    first, second, third = judge_claims([ClaimToJudge(*i) for i in items], "What happened?", FakeJudge(), threshold=0.5)
     assert not first.supported and "Kyrgyzstan" in first.reason
     assert not second.supported and second.reason == "no quote backs it"
     assert third.supported and third.support == 0.9
@@ -126,7 +126,7 @@ def test_a_clause_its_quote_does_not_mention_is_cut_from_the_sentence() -> None:
     sentence = ("Armenia canceled CSTO exercises because it was refused help in the armed conflict with Azerbaijan "
                 "last year, and Moscow's hesitation benefited the most from this [1].")
     text = sentence.replace(" [1]", "")
-    [check] = judge_claims([(sentence, text, [1], quote, quote)], "Why did Armenia cancel CSTO exercises?",
+    [check] = judge_claims([ClaimToJudge(sentence, text, [1], quote, quote)], "Why did Armenia cancel CSTO exercises?",
                            FakeJudge(), threshold=0.5)
     assert check.supported and check.trimmed == ["Moscow's hesitation benefited the most from this."]
     assert check.shown == ("Armenia canceled CSTO exercises because it was refused help in the armed conflict "
@@ -134,7 +134,7 @@ def test_a_clause_its_quote_does_not_mention_is_cut_from_the_sentence() -> None:
 
 
 def test_lists_are_not_split_into_clauses() -> None:
-    from rag.answer.verify import clauses
+    from rag.checks.claims import clauses
 
     listed = "Central Asia is made up of Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan, and Uzbekistan"
     assert clauses(listed) == [listed]

@@ -1,4 +1,7 @@
-"""Question -> cited answer: retrieve, decline when retrieval is weak, generate with streaming, verify every quote."""
+"""Question -> cited answer, in steps that each return what they made: search (the one retrieval path), gate (which
+passages state an answer), read (the best sentence of each, shown first), write (the model's streamed reply),
+check (quotes verified, claims judged: rag/checks/verdict.py) and annotate (dates, outlets, sources:
+rag/news/annotate.py). The Answer is built once, from their results."""
 
 from __future__ import annotations
 
@@ -8,22 +11,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from . import news
-from .evidence import Evidence
-from .focus import focus_passages
-from .gate import PassageJudge, choose_passages
-from .ground import GroundedClaim, ground_claims
-from .repair import repair_citations
-from .verify import SupportJudge, judge_claims, quotes_text
+from ..checks.claims import SupportJudge
+from ..checks.evidence import Evidence
+from ..checks.gate import GateResult, PassageJudge, choose_passages
+from ..checks.reply import ReplyStream
+from ..checks.verdict import CheckedReply, check_reply, declined
 from ..config import Settings
 from ..errors import RagError
 from ..guard.flags import answer_warnings
-from ..search.pipeline import retrieve
+from ..news.annotate import annotate
+from ..search.pipeline import Retrieval, retrieve
+from ..types import REFUSAL, Answer, Citation, Passage
+from .focus import focus_passages
 from .followup import needs_condensing, standalone_question
 from .prompts import answer_messages
-from .reply import ParsedReply, ReplyStream, is_paraphrased_refusal, is_refusal, parse_reply
-from ..text import tidy_text, with_markers
-from ..types import REFUSAL, Answer, Citation, ClaimCheck, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -104,41 +105,68 @@ class Assistant:
         started, timings = time.perf_counter(), {}
         llm = self.llm  # a bad model spec fails here, before any retrieval work
         standalone = self._standalone(question, history, llm, stage, timings)
-        stage("searching")
-        with _timed(timings, "retrieve"):  # the one retrieval path: time words ("latest", "in 2022") steer it
-            found = retrieve(self.retriever, standalone, self.candidate_count, filters=filters, as_of=as_of)
-        with _timed(timings, "judge"):  # which candidates state the answer: the model reads only those
-            gate = choose_passages(standalone, found.passages, self.passage_judge, self.settings.answer)
-        result = Answer(question=question, answer="", refused=False, passages=gate.passages, model=self.model_name,
-                        standalone_question=standalone if standalone != question.strip() else None,
-                        time_scope=found.time_scope, answerability=gate.best)
+        found = self._search(standalone, filters, as_of, stage, timings)
+        gate = self._gate(standalone, found, timings)
         evidence = Evidence(gate.passages, self.retriever.embedder)
         if gate.reason:
-            _decline(result, gate.reason, on_token)
+            preview, checked = [], declined(gate.reason)
+            if on_token:
+                on_token(REFUSAL)
         else:
-            with _timed(timings, "evidence"):
-                result.evidence = evidence.preview(standalone)
-            stage("evidence")
-            if on_evidence:
-                on_evidence(result.evidence)
-            self._respond(result, llm, standalone, evidence, on_token, stage, timings)
-        # dates, outlets, as_of, independent sources, disagreements
-        news.annotate(result, standalone, as_of.isoformat() if as_of else None)
-        result.warnings = answer_warnings(result.passages, {c.n for c in result.citations})
+            preview = self._read(standalone, evidence, on_evidence, stage, timings)
+            raw = self._write(llm, standalone, evidence, on_token, stage, timings)
+            checked = self._check(raw, standalone, evidence, stage, timings)
+        notes = annotate(gate.passages, checked.citations, preview, checked.claims, standalone,
+                         as_of.isoformat() if as_of else None, checked.refusal)
         timings["total"] = time.perf_counter() - started
-        result.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
         stage("done")
-        return result
+        return Answer(
+            question=question, answer=checked.text, refused=checked.refusal is not None, citations=notes.citations,
+            passages=gate.passages, model=self.model_name, dropped_citations=checked.dropped,
+            timings={name: round(seconds, 3) for name, seconds in timings.items()},
+            standalone_question=standalone if standalone != question.strip() else None,
+            refusal_reason=checked.refusal, evidence=notes.evidence, claims=notes.claims, as_of=notes.as_of,
+            newest_source=notes.newest_source, time_scope=found.time_scope, disagreements=notes.disagreements,
+            independent_sources=notes.independent_sources, answerability=gate.best,
+            warnings=answer_warnings(gate.passages, {c.n for c in notes.citations}),
+        )
 
-    def _respond(self, result: Answer, llm: BaseChatModel, question: str, evidence: Evidence,
-                 on_token: TokenCallback | None, stage: StageCallback, timings: dict[str, float]) -> None:
-        """Write the answer from the passages the gate chose, then cite and check it."""
+    def _search(self, question: str, filters: Filters | None, as_of: dt.date | None, stage: StageCallback,
+                timings: dict[str, float]) -> Retrieval:
+        """The candidates, through the one retrieval path: time words ("latest", "in 2022") steer it."""
+        stage("searching")
+        with _timed(timings, "retrieve"):
+            return retrieve(self.retriever, question, self.candidate_count, filters=filters, as_of=as_of)
+
+    def _gate(self, question: str, found: Retrieval, timings: dict[str, float]) -> GateResult:
+        """Which candidates state the answer: the model reads only those (or none, with the reason)."""
+        with _timed(timings, "judge"):
+            return choose_passages(question, found.passages, self.passage_judge, self.settings.answer)
+
+    @staticmethod
+    def _read(question: str, evidence: Evidence, on_evidence: EvidenceCallback | None, stage: StageCallback,
+              timings: dict[str, float]) -> list[Citation]:
+        """The best verified sentence of each passage the model will read, shown before the answer."""
+        with _timed(timings, "evidence"):
+            preview = evidence.preview(question)
+        stage("evidence")
+        if on_evidence:
+            on_evidence(preview)
+        return preview
+
+    def _write(self, llm: BaseChatModel, question: str, evidence: Evidence, on_token: TokenCallback | None,
+               stage: StageCallback, timings: dict[str, float]) -> str:
+        """The model's raw reply from the gate's passages, focused on the sentences that matter."""
         stage("writing")
-        shown = focus_passages(result.passages, evidence, question, self.settings.answer.context_words)
-        raw = self._generate(llm, question, shown, on_token, timings)
+        shown = focus_passages(evidence.passages, evidence, question, self.settings.answer.context_words)
+        return self._generate(llm, question, shown, on_token, timings)
+
+    def _check(self, raw: str, question: str, evidence: Evidence, stage: StageCallback,
+               timings: dict[str, float]) -> CheckedReply:
+        """What stands of the reply: quotes verified by offsets, claims judged (rag/checks/verdict.py)."""
         stage("checking")
         with _timed(timings, "verify"):
-            self._cite(result, raw, question, evidence)
+            return check_reply(raw, evidence.passages, evidence, question, self.settings.answer, lambda: self.judge)
 
     @property
     def candidate_count(self) -> int:
@@ -187,92 +215,14 @@ class Assistant:
         timings["generate"] = time.perf_counter() - tick
         return "".join(parts)
 
-    def _cite(self, result: Answer, raw: str, question: str, evidence: Evidence) -> None:
-        """Fill answer, citations, claim verdicts and refusal from the raw reply."""
-        parsed = parse_reply(raw, len(result.passages))
-        if is_refusal(raw) or is_paraphrased_refusal(parsed):
-            _decline(result, RefusalReason.MODEL, None)
-            return
-        result.dropped_citations = parsed.dropped
-        text, claims = ground_claims(_cite_unmarked_quotes(parsed, len(result.passages)), evidence, question)
-        if not any(claim.citations for claim in claims):
-            _decline(result, RefusalReason.NO_CITATION, None)
-            return
-        result.claims = self._check(claims, result.passages, question)
-        if self.settings.answer.repair_citations and not all(c.supported for c in result.claims):
-            text, claims = self._repair(text, claims, result, evidence, question)
-        kept = [claim for claim, check in zip(claims, result.claims) if check.supported]
-        if not kept:
-            _decline(result, RefusalReason.UNSUPPORTED, None)
-            return
-        result.answer = _checked_text(text, claims, result.claims)
-        result.citations = list({(c.n, c.start, c.end): c for claim in kept for c in claim.citations}.values())
-
-    def _repair(self, text: str, claims: list[GroundedClaim], result: Answer, evidence: Evidence,
-                question: str) -> tuple[str, list[GroundedClaim]]:
-        """Claims cut for a missing name or number, cited to the passage holding it where the judge agrees
-        (repair.py), then checked again; the answer text shows their new markers."""
-        repaired = repair_citations(claims, result.claims, evidence, question, self.judge,
-                                    self.settings.answer.support_threshold)
-        changed = [(old, new) for old, new in zip(claims, repaired) if new is not old]
-        for old, new in changed:
-            text = text.replace(old.sentence, new.sentence, 1)
-        if changed:
-            result.claims = self._check(repaired, result.passages, question)
-        return text, repaired
-
-    def _check(self, claims: list[GroundedClaim], passages: list[Passage], question: str) -> list[ClaimCheck]:
-        """A verdict per claim: its quotes put to the judge, its names and numbers looked up in its passages."""
-        if not self.settings.answer.check_claims:
-            return [ClaimCheck(c.sentence, _passage_numbers(c), supported=bool(c.citations), shown=c.sentence) for c in claims]
-        items = [(c.sentence, c.text, _passage_numbers(c), quotes_text(c.citations), _cited_text(c, passages)) for c in claims]
-        return judge_claims(items, question, self.judge, self.settings.answer.support_threshold)
-
     @property
     def judge(self) -> SupportJudge:
         """Who judges claim support: the configured judge, else the answering model itself."""
         if self._judge is None:
-            from .verify import make_judge
+            from ..checks.claims import make_judge
 
             self._judge = make_judge(self.settings, self.llm)
         return self._judge
-
-
-def _passage_numbers(claim: GroundedClaim) -> list[int]:
-    """The passage numbers a claim cites."""
-    return list(dict.fromkeys(c.n for c in claim.citations))
-
-
-def _cite_unmarked_quotes(parsed: ParsedReply, count: int) -> ParsedReply:
-    """A reply that gives quotes but no [n] in its text, with the quotes' passages cited at its end."""
-    if parsed.cited or not parsed.quotes:
-        return parsed
-    quotes = parsed.quotes
-    cited = parse_reply(with_markers(parsed.text, list(quotes)), count)
-    cited.quotes = quotes
-    return cited
-
-
-def _checked_text(text: str, claims: list[GroundedClaim], checks: list[ClaimCheck]) -> str:
-    """The answer as shown: each claim as its check shows it (trimmed), unsupported ones removed."""
-    for claim, check in zip(claims, checks):
-        text = text.replace(claim.sentence, check.shown if check.supported else "", 1)
-    return tidy_text(text)
-
-
-def _cited_text(claim: GroundedClaim, passages: list[Passage]) -> str:
-    """The text of the passages a claim cites, where its names and numbers must appear."""
-    return " ".join(passages[n - 1].text for n in _passage_numbers(claim) if 1 <= n <= len(passages))
-
-
-def _decline(result: Answer, reason: RefusalReason, on_token: TokenCallback | None) -> None:
-    """Make `result` the fixed refusal, without citations."""
-    result.answer = REFUSAL
-    result.refused = True
-    result.refusal_reason = reason
-    result.citations = []
-    if on_token:
-        on_token(REFUSAL)
 
 
 def _load_settings() -> Settings:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from ..text import word_count
 from ..types import Passage
-from .evidence import Evidence, Scored, Sentence
+from ..checks.evidence import Evidence, Scored, Sentence
 
 GAP_MARK = "…"  # stands for sentences left out
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..types import Answer
 from .prompts import condense_messages, normalise_history
-from .reply import is_refusal
+from ..checks.reply import is_refusal
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel

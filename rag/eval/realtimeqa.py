@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..ingest.outlets import outlet_from_url
+from ..news.outlets import outlet_from_url
 from ..types import Document
 from .gold import GoldItem
 from .sets import DatasetError, require_data, text_document

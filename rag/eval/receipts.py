@@ -37,7 +37,7 @@ class ReceiptRun:
 
 def rerun_receipts(folder: Path, settings: Settings, assistant: Any = None) -> list[ReceiptRun]:
     """Re-run every *.json receipt of a folder (sorted by name) with the current index and model."""
-    from ..answer.receipt import read_receipt, verify_receipt
+    from ..checks.receipt import read_receipt, verify_receipt
 
     files = sorted(Path(folder).glob("*.json"))
     if not files:

@@ -15,7 +15,7 @@ from . import metrics as m
 from .gold import GoldItem
 
 if TYPE_CHECKING:
-    from ..answer.gate import GateResult
+    from ..checks.gate import GateResult
     from ..config import Settings
     from ..search.retriever import Retriever
 
@@ -118,7 +118,7 @@ class Evaluator:
     def gate(self, question: str, passages: list[Passage]) -> GateResult:
         """What answer()'s judge gate decides on the candidates it would put to the judge."""
         from ..answer.assistant import Assistant
-        from ..answer.gate import choose_passages
+        from ..checks.gate import choose_passages
 
         assistant = Assistant(self.settings, retriever=self.retriever, llm=self.llm)
         return choose_passages(question, passages[: assistant.candidate_count], assistant.passage_judge,
@@ -148,7 +148,7 @@ class Evaluator:
         scores = {"checked": float(len(result.claims)), "kept": float(len(kept)),
                   "removed": float(len(result.claims) - len(kept))}
         if self.options.judge is not None and kept and self.settings.answer.check_claims:
-            from ..answer.verify import ModelJudge
+            from ..checks.claims import ModelJudge
 
             judge = ModelJudge(self.options.judge)
             quotes = {c.n: f'"{" ".join(c.quote.split())}"' for c in result.citations}

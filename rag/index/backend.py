@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..types import Chunk, Document, DocumentRow, Passage
-    from .check import CheckResult
+    from .integrity import CheckResult
     from .embed import Embedder
-    from .writer import IndexContent
+    from .rows import IndexContent
 
 Hits = list[tuple[int, float]]
 Chunked = list[tuple["Document", list["Chunk"]]]  # new documents with their passages, as build.py plans them
@@ -97,7 +97,7 @@ class _Embedded:
 
     def open(self, settings: Settings) -> PassageStore:
         """The live generation, leased while open."""
-        from .store import IndexStore
+        from .embedded.store import IndexStore
 
         return IndexStore(settings.index)
 
@@ -114,14 +114,14 @@ class _Embedded:
 
     def write(self, settings: Settings, content: IndexContent, manifest: dict[str, Any]) -> None:
         """A new generation, made live by flipping CURRENT."""
-        from .writer import write_index
+        from .embedded.writer import write_index
 
         write_index(settings.index, content, manifest, settings.retrieve.hnsw_threshold, settings.write_lock_wait)
 
     def write_change(self, settings: Settings, existing: PassageStore, keep_ids: list[int], chunked: Chunked,
                      embedder: Embedder | None, progress: bool) -> tuple[int, dict[str, int]] | None:
         """A delta segment beside a large base; None (rewrite) for a small index or an outgrown delta."""
-        from .segments import fits_a_segment, write_segment
+        from .embedded.segments import fits_a_segment, write_segment
 
         if not fits_a_segment(existing, settings, keep_ids, chunked):  # a small index is rewritten whole
             return None
@@ -129,7 +129,7 @@ class _Embedded:
 
     def check(self, settings: Settings) -> CheckResult:
         """Files, counts, vectors and spans of the live generation."""
-        from .check import check_index
+        from .integrity import check_index
 
         return check_index(settings.index)
 
@@ -145,33 +145,33 @@ class _Milvus:
 
     def open(self, settings: Settings) -> PassageStore:
         """The live generation of collections."""
-        from .milvus_store import MilvusStore
+        from .milvus.store import MilvusStore
 
         return MilvusStore.open(settings)
 
     def open_for_update(self, settings: Settings, rebuild: bool) -> PassageStore | None:
         """The live index tidied after a killed write, unless rebuilding or there is none."""
-        from .milvus_writer import open_for_update
+        from .milvus.writer import open_for_update
 
         return open_for_update(settings, rebuild)
 
     def write(self, settings: Settings, content: IndexContent, manifest: dict[str, Any]) -> None:
         """A new generation of collections, made live by one manifest upsert."""
-        from .milvus_writer import write_full
+        from .milvus.writer import write_full
 
         write_full(settings, content, manifest)
 
     def write_change(self, settings: Settings, existing: PassageStore, keep_ids: list[int], chunked: Chunked,
                      embedder: Embedder | None, progress: bool) -> tuple[int, dict[str, int]] | None:
         """Always in place: the documents not kept deleted, the new ones added, one commit."""
-        from .milvus_writer import update
+        from .milvus.writer import update
 
         embedded = update(existing, keep_ids, chunked, embedder, progress)
         return embedded, existing.manifest["counts"]
 
     def check(self, settings: Settings) -> CheckResult:
         """Reachable, a live manifest, and the counts it states."""
-        from .check import check_milvus
+        from .integrity import check_milvus
 
         return check_milvus(settings)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import ConfigError, IndexInterrupted, IngestError, RagError
 from ..ingest.readers import SUPPORTED_NAMES, text_name
-from ..ingest.sidecar import read_sidecar
+from ..news.sidecar import read_sidecar
 from ..types import Chunk, Document, Skipped
 from .backend import PassageStore, check_write_folder, open_for_update, open_store, write_change, write_store
 from .embed import Embedder
@@ -27,7 +27,7 @@ from .lock import writer_lock
 from .reading import Unchanged, passage_budget, read_candidate, read_files, show_file, within_budget
 from .sources import claim_sources
 from .usermeta import DocumentMeta, load_meta, save_meta
-from .writer import IndexContent
+from .rows import IndexContent
 from .distributed import PreparedEmbedder
 
 __all__ = ["IndexReport", "Unchanged", "index_paths", "passage_budget", "read_candidate", "read_files",

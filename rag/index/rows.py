@@ -1,13 +1,17 @@
-"""What both store backends make alike: a document's listing row and a passage's news fields, from the values
-each stores ("" or NULL for unknown), so the embedded and Milvus stores cannot drift apart."""
+"""What both store backends make alike: the content handed to a writer, a document's listing row and a passage's
+news fields, from the values each stores ("" or NULL for unknown), so the embedded and Milvus stores cannot drift apart."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..guard.flags import overlapping
-from ..types import DocumentRow
+from ..types import Chunk, Document, DocumentRow
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def document_row(id: int, source: str, path: str | None, title: str | None, date: str | None,
@@ -49,3 +53,12 @@ def metadata_of(stored: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+@dataclass
+class IndexContent:
+    """Everything a generation holds: chunk i has doc_id = position in `documents` and vector row i."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from ..errors import ConfigError
-from ..ingest.dates import iso_date
+from ..news.dates import iso_date
 from ..types import Document, DocumentRow
 
 META_FILE = "document-meta.json"

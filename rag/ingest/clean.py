@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 
 from ..text import token_count
@@ -212,41 +211,7 @@ def clean_text(original: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-_MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_DATE_PATTERNS = [
-    re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b"),
-    re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I),
-    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<y>\d{{4}})\b", re.I),
-]
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DATELINE_PREFIX = re.compile(r"^(?:published|posted|updated|last updated|date|by)\b", re.I)
-
-
-def _find_date(line: str) -> _dt.date | None:
-    """First valid calendar date written in `line`, if any."""
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(line):
-            month = int(m["m"]) if "m" in pattern.groupindex else _MONTHS.index(m["mon"][:3].lower()) + 1
-            try:
-                return _dt.date(int(m["y"]), month, int(m["d"]))
-            except ValueError:
-                continue  # e.g. 2025-13-40
-    return None
-
-
-def _top_lines(text: str, count: int) -> list[str]:
+def top_lines(text: str, count: int) -> list[str]:
     """The first `count` non-blank lines of `text`, squashed (without scanning the rest)."""
     squashed = (_squash(m.group()) for m in re.finditer(r"[^\r\n]+", text))
     return list(islice((line for line in squashed if line), count))
-
-
-def guess_title(text: str, fallback: str, max_lines: int = 10) -> str:
-    """First substantial non-boilerplate line near the top of `text`, else `fallback`."""
-    for line in _top_lines(text, max_lines):
-        if is_boilerplate_line(line) or token_count(line) < 2:
-            continue
-        if token_count(line) <= 6 and _find_date(line):
-            continue  # a dateline, not a title
-        return line if token_count(line) <= 25 else fallback
-    return fallback

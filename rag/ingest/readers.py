@@ -15,12 +15,13 @@ from typing import Any
 
 from ..guard.flags import flag_document
 from ..guard.hidden import HiddenText, hidden_html_texts
+from ..text import token_count
 from ..types import Document, Skipped
-from .clean import clean_text, guess_title
-from .dates import dateline_date, front_matter
+from .clean import clean_text, is_boilerplate_line, top_lines
+from ..news.dates import dateline_date, first_date, front_matter
 from .degenerate import degenerate_reason
 from .files import MB, Unreadable, check_exist, discover, read_capped
-from .outlets import outlet_from_title, outlet_from_url, wire_credit
+from ..news.outlets import outlet_from_title, outlet_from_url, wire_credit
 
 _BINARY_PROBE_BYTES = 8192
 
@@ -350,3 +351,14 @@ def load_documents(paths: list[Path], max_file_mb: int = 100) -> Iterator[Docume
     check_exist([Path(p) for p in paths])  # eagerly, so the error comes before any work
     return (Skipped(source_name(c.path, c.root), c.skip) if c.skip else load_document(c.path, c.root, max_file_mb)
             for c in discover(paths))
+
+
+def guess_title(text: str, fallback: str, max_lines: int = 10) -> str:
+    """First substantial non-boilerplate line near the top of `text`, else `fallback`."""
+    for line in top_lines(text, max_lines):
+        if is_boilerplate_line(line) or token_count(line) < 2:
+            continue
+        if token_count(line) <= 6 and first_date(line):
+            continue  # a dateline, not a title
+        return line if token_count(line) <= 25 else fallback
+    return fallback

@@ -19,3 +19,13 @@ class TokenProbabilities(Protocol):
     def token_probabilities(self, messages: list[BaseMessage], choices: Sequence[str]) -> dict[str, float]:
         """Probability of each of `choices` (e.g. "yes", "no") as the first token of the reply to `messages`."""
         ...
+
+
+@runtime_checkable
+class LoadsWeights(Protocol):
+    """A chat model whose weights load on first use unless loaded ahead (the local GGUF engines): the UI loads
+    them at start so the first question does not wait."""
+
+    def load(self) -> object:
+        """Load the weights now (again: a no-op)."""
+        ...

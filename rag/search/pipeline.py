@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .filters import Filters
-from .timescope import TimeScope, boost_fresh, boost_recent, boost_windows, read_time_scope
+from ..news.timescope import TimeScope, boost_fresh, boost_recent, boost_windows, read_time_scope
 
 if TYPE_CHECKING:
     from ..types import Passage

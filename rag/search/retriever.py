@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..config import Settings
 from ..errors import ConfigError
 from ..index.backend import PassageStore, open_store
-from ..ingest.outlets import source_key
+from ..news.outlets import source_key
 from ..types import Passage
 from .filters import Filters
 from .fusion import convex_fusion, reciprocal_rank_fusion

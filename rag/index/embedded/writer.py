@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..types import Chunk, Document
-from .generations import writer_temp_name, check_index_folder, make_root, mark, point_current, remove_old_generations, set_modes
-from .lock import writer_lock
+from ..rows import IndexContent
+from ..generations import writer_temp_name, check_index_folder, make_root, mark, point_current, remove_old_generations, set_modes
+from ..lock import writer_lock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,15 +34,6 @@ CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id INTEGER REFERENCES documents
     text TEXT, start INTEGER, end INTEGER, orig_start INTEGER, orig_end INTEGER);
 CREATE INDEX chunks_doc ON chunks(doc_id);
 """
-
-
-@dataclass
-class IndexContent:
-    """Everything a generation holds: chunk i has doc_id = position in `documents` and vector row i."""
-
-    documents: list[Document]
-    chunks: list[Chunk]
-    vectors: np.ndarray
 
 
 def write_index(root: Path, content: IndexContent, manifest: dict[str, Any], hnsw_threshold: int = 100_000,

@@ -18,12 +18,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexFormatError, RagError, first_line
-from ..types import Chunk, Document, DocumentRow, Passage
-from .rows import document_row, passage_flags, passage_news
-from .generations import CURRENT, damaged, live_generation, open_generation, read_pointer
-from .models import ManifestFacts
-from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, IndexContent, build_faiss, write_index
+from ...errors import IndexFormatError, RagError, first_line
+from ...types import Chunk, Document, DocumentRow, Passage
+from ..rows import document_row, passage_flags, passage_news
+from ..generations import CURRENT, damaged, live_generation, open_generation, read_pointer
+from ..models import ManifestFacts
+from ..rows import IndexContent
+from .writer import FORMAT_VERSION, HNSW_EF_SEARCH, build_faiss, write_index
 
 if TYPE_CHECKING:
     import numpy as np

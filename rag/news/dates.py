@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..text import token_count
-from .clean import FRONT_MATTER, _DATE_PATTERNS, _DATELINE_PREFIX, _MONTHS, _top_lines, is_boilerplate_line
+from ..ingest.clean import FRONT_MATTER, is_boilerplate_line, top_lines
+
+MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+         r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+DATE_PATTERNS = [  # 2025-05-05, May 5th, 2025, 5 of May 2025
+    re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b"),
+    re.compile(rf"\b{MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I),
+    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH},?\s+(?P<y>\d{{4}})\b", re.I),
+]
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+DATELINE_PREFIX = re.compile(r"^(?:published|posted|updated|last updated|date|by)\b", re.I)
 
 TOP_LINES = 25  # how far down a dateline may sit (scraped pages put a lot of chrome first)
 _WEEKDAY = re.compile(r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b\.?,?", re.I)
@@ -42,17 +52,27 @@ class DateFinding:
 
 def _match_date(match: re.Match[str], pattern: re.Pattern[str]) -> _dt.date | None:
     """The calendar date a pattern match names, or None when it is no real date (2025-13-40)."""
-    month = int(match["m"]) if "m" in pattern.groupindex else _MONTHS.index(match["mon"][:3].lower()) + 1
+    month = int(match["m"]) if "m" in pattern.groupindex else MONTHS.index(match["mon"][:3].lower()) + 1
     try:
         return _dt.date(int(match["y"]), month, int(match["d"]))
     except ValueError:
         return None
 
 
+def first_date(line: str) -> _dt.date | None:
+    """First valid calendar date written in `line`, if any."""
+    for pattern in DATE_PATTERNS:
+        for m in pattern.finditer(line):
+            day = _match_date(m, pattern)
+            if day:
+                return day
+    return None
+
+
 def find_dates(text: str) -> list[tuple[int, int, str]]:
     """Every full calendar date written in `text`: (start, end, ISO date), in order, overlapping matches dropped."""
     found: list[tuple[int, int, str]] = []
-    for pattern in _DATE_PATTERNS:
+    for pattern in DATE_PATTERNS:
         for m in pattern.finditer(text):
             day = _match_date(m, pattern)
             if day and not any(a < m.end() and m.start() < b for a, b, _ in found):
@@ -73,7 +93,7 @@ def _headline_index(lines: list[str]) -> int:
 
 def _remainder_words(line: str, start: int, end: int) -> int:
     """Words a line holds besides its date, weekday, time and dateline prefix ("Published", "By")."""
-    rest = _DATELINE_PREFIX.sub("", line[:start] + " " + line[end:])
+    rest = DATELINE_PREFIX.sub("", line[:start] + " " + line[end:])
     rest = _TIME.sub(" ", _WEEKDAY.sub(" ", rest))
     return len(re.findall(r"[^\W\d_]{2,}", rest))
 
@@ -84,7 +104,7 @@ def _classify(line: str, index: int, headline: int, lines: list[str]) -> tuple[s
     if not dates:
         return None
     start, end, iso = dates[0]
-    prefixed = bool(_DATELINE_PREFIX.match(line))
+    prefixed = bool(DATELINE_PREFIX.match(line))
     before = re.findall(r"[^\W\d_]+", line[:start].lower())
     if not prefixed and (token_count(line) > 12 or (before and before[-1] in _EVENT_WORDS)):
         return "event", iso  # a caption or a sentence of the story
@@ -99,7 +119,7 @@ def _classify(line: str, index: int, headline: int, lines: list[str]) -> tuple[s
 
 def dateline_date(text: str) -> DateFinding:
     """The publication date a dateline or "published" line near the top of `text` states, else why there is none."""
-    lines = _top_lines(text, TOP_LINES)
+    lines = top_lines(text, TOP_LINES)
     headline = _headline_index(lines)
     chrome: list[str] = []
     updated: tuple[str, str] | None = None

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
 from ..types import Citation, ClaimCheck, Passage
 from .evidence import MIN_COVERAGE, coverage
-from .prompts import neutralise, render_template
+from ..llm.templates import neutralise, render_template
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -147,16 +148,34 @@ def clauses(text: str) -> list[str]:
     return parts
 
 
-def judge_claims(claims: Sequence[tuple[str, str, list[int], str, str]], question: str, judge: SupportJudge | None,
+@dataclass(frozen=True)
+class ClaimToJudge:
+    """What the claim check reads for one answer sentence."""
+
+    sentence: str  # as displayed, with its [n] markers
+    text: str  # the sentence without markers
+    citations: list[int]  # the passage numbers it cites
+    quotes: str  # its quotes as the judge reads them (quotes_text)
+    cited: str  # the text of the passages it cites, where its names and numbers must appear
+
+    @classmethod
+    def of(cls, sentence: str, text: str, numbers: list[int], citations: Sequence[Citation],
+           passages: Sequence[Passage]) -> ClaimToJudge:
+        """The claim with its quotes and the text of the passages `numbers` name (1-based, out of range skipped)."""
+        cited = " ".join(passages[n - 1].text for n in numbers if 1 <= n <= len(passages))
+        return cls(sentence, text, numbers, quotes_text(citations), cited)
+
+
+def judge_claims(claims: Sequence[ClaimToJudge], question: str, judge: SupportJudge | None,
                  threshold: float) -> list[ClaimCheck]:
-    """Verdicts for (sentence, text without markers, cited numbers, quotes, cited passages' text) in answer order."""
-    return [_verdict(*claim, question, judge, threshold) for claim in claims]
+    """A verdict per claim, in answer order."""
+    return [_verdict(claim, question, judge, threshold) for claim in claims]
 
 
-def _verdict(sentence: str, text: str, numbers: list[int], quotes: str, cited: str, question: str,
-             judge: SupportJudge | None, threshold: float) -> ClaimCheck:
+def _verdict(claim: ClaimToJudge, question: str, judge: SupportJudge | None, threshold: float) -> ClaimCheck:
     """One claim: quotes present, each clause's names and numbers in its passages and its words in its quotes
     (clauses failing that are cut), then the judge on what is left."""
+    sentence, text, numbers, quotes, cited = claim.sentence, claim.text, claim.citations, claim.quotes, claim.cited
     check = ClaimCheck(sentence=sentence, citations=numbers)
     if not quotes:
         check.reason = "no quote backs it"
@@ -168,9 +187,9 @@ def _verdict(sentence: str, text: str, numbers: list[int], quotes: str, cited: s
         check.reason = next(problem for problem in problems if problem)
         return check
     check.trimmed = [p for p, problem in zip(parts, problems) if problem]
-    claim = _rejoin(kept) if check.trimmed else text
+    judged = _rejoin(kept) if check.trimmed else text
     if judge is not None:
-        check.support = round(judge.support(question, claim, quotes), 3)
+        check.support = round(judge.support(question, judged, quotes), 3)
         if check.support < threshold:
             check.reason = "its quote does not support it"
             return check

@@ -24,15 +24,15 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..config import Settings
-from ..types import Chunk, Document
-from .generations import damaged
+from ...config import Settings
+from ...types import Chunk, Document
+from ..generations import damaged
 from .lexical import LEXICAL_DIR, build_lexical, tokenize
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .embed import Embedder
+    from ..embed import Embedder
     from .lexical import LexicalIndex
 
 
@@ -89,7 +89,8 @@ def write_segment(settings: Settings, existing: SegmentedStore, keep_ids: list[i
     """Write a generation sharing the base of `existing` with a new delta; (passages embedded, visible counts)."""
     import numpy as np
 
-    from .writer import IndexContent, write_index
+    from ..rows import IndexContent
+    from .writer import write_index
 
     base = base_counts(existing.manifest)
     delta_ids = [i for i in keep_ids if i >= base["doc_end"]]

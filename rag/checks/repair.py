@@ -14,7 +14,7 @@ from ..text import markers, with_markers
 from ..types import ClaimCheck
 from .evidence import Evidence, Scored
 from .ground import GroundedClaim
-from .verify import MISSING_REASON, SupportJudge, missing_specifics, quotes_text
+from .claims import MISSING_REASON, SupportJudge, missing_specifics, quotes_text
 
 MAX_TRIES = 4  # candidate sentences put to the judge per claim
 

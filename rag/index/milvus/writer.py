@@ -17,17 +17,17 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..errors import RagError
-from ..types import Chunk, Document
-from .milvus_store import (MAX_VARCHAR, MILVUS_FORMAT, ORIGINAL, PASSAGE_TEXT, PIECE_CHARS, MilvusStore, connect,
+from ...config import Settings
+from ...errors import RagError
+from ...types import Chunk, Document
+from .store import (MAX_VARCHAR, MILVUS_FORMAT, ORIGINAL, PASSAGE_TEXT, PIECE_CHARS, MilvusStore, connect,
                            names, read_manifest)
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .embed import Embedder
-    from .writer import IndexContent
+    from ..embed import Embedder
+    from ..rows import IndexContent
 
 INSERT_ROWS = 1_000  # rows per insert request (keeps each gRPC message well under its size limit)
 MAX_TOMBSTONES = 4_000  # document ids one manifest row can list
@@ -205,8 +205,7 @@ def _passage_rows(doc: Document, chunk: Chunk, chunk_id: int, doc_id: int, vecto
 
 def _news(doc: Document) -> dict[str, str]:
     """A document's date provenance, outlet and url ("" when unknown)."""
-    return {"date_source": _fit(getattr(doc, "date_source", None) or "none"),
-            "outlet": _fit(getattr(doc, "outlet", None) or ""), "url": _fit(getattr(doc, "url", None) or "")}
+    return {"date_source": _fit(doc.date_source or "none"), "outlet": _fit(doc.outlet or ""), "url": _fit(doc.url or "")}
 
 
 def _pieces(text: str, owner: int, doc_id: int, kind: int, batch: int) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..text import STOPWORDS, content_words
 from ..types import DisagreeingValue, Disagreement, Passage
-from .evidence import Evidence, Sentence, value_citations
+from ..checks.evidence import Evidence, Sentence, value_citations
 from .name_words import (ARTICLES, AUX, BREAKS, CALENDAR, CAPITAL_ARTICLES, CONNECTORS, DETERMINERS, DOER_AFTER,
                          KINDS, NEGATION, NOT_TERMS, OPENERS, PERSONAL, PLACE_WORDS, ROLE, SAYING, TITLES)
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..types import Passage
-from .filters import Filters
+from ..search.filters import Filters
 from .timewords import Window, time_windows
 
 RECENCY_WEIGHT = 0.15  # boost of the newest dated candidate (fused scores run 0..1); older ones get less, undated none

@@ -19,11 +19,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..errors import ConfigError, IndexNotFoundError, RagError, first_line
-from ..types import Chunk, Document, DocumentRow, Passage
-from .models import ManifestFacts
-from .rows import document_row, metadata_of, passage_flags, passage_news
+from ...config import Settings
+from ...errors import ConfigError, IndexNotFoundError, RagError, first_line
+from ...types import Chunk, Document, DocumentRow, Passage
+from ..models import ManifestFacts
+from ..rows import document_row, metadata_of, passage_flags, passage_news
 
 if TYPE_CHECKING:
     import numpy as np

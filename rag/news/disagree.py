@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..ingest.dates import find_dates
+from .dates import find_dates
 from ..text import content_words
 from ..types import Citation, DisagreeingValue, Disagreement, Passage
 from .disagree_names import find_name_disagreements
-from .evidence import Evidence, Sentence, value_citations
+from ..checks.evidence import Evidence, Sentence, value_citations
 
 _QUANTITY = re.compile(r"\b(?:how (?:many|much|large|big|high|long|far|old)|number of|what (?:percentage|share|"
                        r"proportion|amount|figure|total|toll|price|cost)|death toll|toll|figure)\b", re.I)

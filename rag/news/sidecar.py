@@ -71,7 +71,7 @@ def _entry(row: dict[str, Any], path: Path, line: int) -> tuple[str, dict[str, s
 
 def _resolve(key: str, folder: Path) -> str:
     """The real path of `key` (relative to the sidecar's folder, or absolute) when that file exists, else `key`."""
-    from .readers import text_name
+    from ..ingest.readers import text_name
 
     candidate = Path(key) if os.path.isabs(key) else folder / key
     return text_name(os.path.realpath(candidate)) if candidate.is_file() else key

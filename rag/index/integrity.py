@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexDamagedError, RagError
 from .generations import GEN_PREFIX, LEASE, LOCK_FILE, TMP_PREFIX, is_marked, live_generation
 from .lock import lock_holder
-from .store import REQUIRED_FILES, read_manifest
+from .embedded.store import REQUIRED_FILES, read_manifest
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -48,7 +48,7 @@ class CheckResult:
 def check_milvus(settings: Settings) -> CheckResult:
     """What can go wrong with a Milvus store: unreachable, no live manifest, or documents and passages the
     manifest does not count (rows a killed writer left are removed by the next write's recovery)."""
-    from .milvus_store import MilvusStore
+    from .milvus.store import MilvusStore
 
     result = CheckResult(settings.store.uri or f"{settings.index}/milvus.db")
     try:
