@@ -10,7 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
+from . import __version__, cli_servers
+from .cli_options import (AsOfOpt, ExcludeFlaggedOpt, IndexOpt, JsonOpt, SinceOpt, SourceOpt, UntilOpt,
+                          settings as _settings)
 from .errors import RagError
 
 app = typer.Typer(
@@ -20,26 +22,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # help texts use [brackets] literally (env var names, defaults)
 )
-
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env: RAG_INDEX; default index/default].")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only documents dated on/after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
-ExcludeFlaggedOpt = Annotated[bool, typer.Option(
-    "--exclude-flagged", help="Leave out documents flagged as holding text written to steer the assistant "
-    "[env: RAG_RETRIEVE__EXCLUDE_FLAGGED].")]
-AsOfOpt = Annotated[Optional[str], typer.Option(
-    "--as-of", help="Ask as of DATE (YYYY-MM-DD): nothing published after it is read, and 'this week', 'last month' "
-    "are read from it [default: today].")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only documents dated on/before DATE (YYYY, YYYY-MM or YYYY-MM-DD).")]
-
-
-def _settings(**overrides: object):
-    """Settings from env with CLI overrides applied."""
-    from .config import load_settings
-
-    return load_settings(**overrides)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -237,23 +219,6 @@ def eval_command(
 
 
 @app.command()
-def ui(
-    host: Annotated[Optional[str], typer.Option("--host", help="Interface (env GRADIO_SERVER_NAME; default 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port (env GRADIO_SERVER_PORT; default 7860).")] = None,
-    share: Annotated[bool, typer.Option("--share", help="Also open a public gradio.live link.")] = False,
-    index_dir: IndexOpt = None,
-) -> None:
-    """Start the web UI (chat with cited answers, sources, uploads)."""
-    try:
-        import gradio  # noqa: F401
-    except ImportError:
-        raise RagError("the web UI needs gradio: pip install 'rag[ui]'") from None
-    from .ui.app import main as ui_main
-
-    ui_main(host=host, port=port, share=share, index=index_dir)
-
-
-@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer from the indexed documents ('-' reads it from stdin).")],
     llm: Annotated[Optional[str], typer.Option("--llm", help="Chat model: local (default), a .gguf path, provider:model "
@@ -351,29 +316,10 @@ def chat(
     raise typer.Exit(run_chat(assistant, as_of=parse_as_of(as_of)))
 
 
-@app.command()
-def serve(
-    host: Annotated[Optional[str], typer.Option("--host", help="Interface [env: RAG_SERVE__HOST; default 127.0.0.1].")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port [env: RAG_SERVE__PORT; default 8000].")] = None,
-    index_dir: IndexOpt = None,
-) -> None:
-    """Serve the HTTP API: OpenAI-compatible /v1/chat/completions with citations, /v1/search, /v1/ask, /docs."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise RagError("rag serve needs fastapi and uvicorn: pip install 'rag[serve]'") from None
-    from .api.server import check_exposure, serve as run_server
-    from .service import RagService
-
-    settings = _settings(index=index_dir, **{"serve.host": host, "serve.port": port})
-    check_exposure(settings.serve.host, settings.serve.api_key)
-    service = RagService(settings)
-    problem = service.warm_up()
-    if problem:
-        typer.secho(f"note: {problem}", err=True)
-    typer.echo(f"rag API on http://{settings.serve.host}:{settings.serve.port} (docs at /docs)", err=True)
-    run_server(service, settings.serve.host, settings.serve.port)
+# The commands that start a server live in cli_servers.py; registered here so `rag --help` lists them in order.
+app.command()(cli_servers.ui)
+app.command()(cli_servers.serve)
+app.command()(cli_servers.mcp)
 
 
 def _check_question(question: str) -> None:

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Create .venv and install rag with the CPU build of torch, the local LLM (xllamacpp, prebuilt), the UI and the API.
 # Idempotent: a second run only checks what is there. Override with env vars:
-#   RAG_EXTRAS     extras to install (default: local,onnx,ui,serve,eval,test,scale)
+#   RAG_EXTRAS     extras to install (default: local,onnx,ui,serve,eval,test,scale,mcp)
 #   RAG_TORCH      torch requirement (default: torch==2.13.0, the CPU build here)
 #   RAG_TORCH_INDEX_URL  a PyTorch CPU wheel index, where pip's default finds only CUDA builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${RAG_VENV:-.venv}
-EXTRAS=${RAG_EXTRAS:-local,onnx,ui,serve,eval,test,scale}
+EXTRAS=${RAG_EXTRAS:-local,onnx,ui,serve,eval,test,scale,mcp}
 TORCH=${RAG_TORCH:-torch==2.13.0}
 PY=${PYTHON:-python3}
 

@@ -24,7 +24,7 @@ LAYERS = [
     ("checks", {"rag.checks"}),  # everything that judges an answer: gate, quotes, claims, receipts
     ("news answers", {"rag.news.annotate", "rag.news.disagree", "rag.news.disagree_names", "rag.news.name_words"}),
     ("answer", {"rag.answer"}),  # writing the answer: prompts, follow-ups, the assistant's steps
-    ("faces", {"rag.cli", "rag.__main__", "rag.terminal", "rag.chat", "rag.service", "rag.ui", "rag.api", "rag.eval"}),
+    ("faces", {"rag.cli", "rag.cli_options", "rag.cli_servers", "rag.__main__", "rag.terminal", "rag.chat", "rag.service", "rag.ui", "rag.api", "rag.eval"}),
 ]
 
 def module_name(path: Path) -> str:

@@ -24,15 +24,12 @@ from ..errors import RagError
 from ..search.filters import parse_as_of
 from ..types import Answer
 from . import openai_format as fmt
+from .common import AS_OF_HELP, search as search_passages
 
 if TYPE_CHECKING:
     from ..service import RagService
 
 RETRY_AFTER_SECONDS = 15
-
-
-AS_OF_HELP = ("ask as of this day (YYYY-MM-DD): nothing published after it is read, and time words are read from it "
-              "(default: today)")
 
 
 class ChatRequest(BaseModel):
@@ -132,16 +129,8 @@ def create_app(service: RagService) -> FastAPI:
 
     @app.post("/v1/search", dependencies=[Depends(auth)])
     def search(request: SearchRequest) -> dict[str, Any]:
-        from ..search.filters import Filters
-        from ..search.pipeline import retrieve
-
-        if not request.question.strip():
-            raise RagError("the question is empty")
-        found = retrieve(service.retriever(), request.question, request.k or service.settings.retrieve.k,
-                         mode=request.mode, filters=Filters(request.source, request.since, request.until),
-                         as_of=parse_as_of(request.as_of))
-        return {"passages": [{"n": i, **p.to_dict()} for i, p in enumerate(found.passages, start=1)],
-                "time_scope": found.time_scope}
+        return search_passages(service, request.question, request.k, request.mode, request.source, request.since,
+                               request.until, request.as_of)
 
     @app.get("/v1/documents", dependencies=[Depends(auth)])
     def documents() -> dict[str, Any]:
@@ -274,4 +263,4 @@ def check_exposure(host: str, api_key: str | None) -> None:
     from ..service import is_loopback
 
     if not is_loopback(host) and not api_key:
-        raise RagError(f"rag serve on {host} would expose your documents: set RAG_SERVE__API_KEY, or use 127.0.0.1")
+        raise RagError(f"listening on {host} would expose your documents: set RAG_SERVE__API_KEY, or use 127.0.0.1")
