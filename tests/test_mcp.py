@@ -4,7 +4,6 @@ model, hash embedder), and over stdio as a real `rag mcp` process on an index of
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -170,30 +169,35 @@ def test_streamable_http_on_loopback_with_the_api_key(service):
 
 @pytest.mark.integration
 def test_a_real_rag_mcp_process_over_stdio(tmp_path):
-    """`python -m rag mcp` on an index of the sample corpus (real embedder and judge): tools, a search, a refusal
-    by the judge gate before any model runs, and a bad argument."""
+    """The README's client config, run: `rag mcp --index INDEX` over stdio on an index of the sample corpus with
+    the real embedder, judge and local model. Tools, a search, a checked and cited answer, a refusal by the judge
+    gate before any model runs, and a bad argument."""
     from mcp import StdioServerParameters
 
+    rag = Path(sys.executable).parent / "rag"
     index = tmp_path / "index"
-    env = {**os.environ, "RAG_INDEX": str(index)}
-    built = subprocess.run([sys.executable, "-m", "rag", "index", str(CORPUS), "--json"], env=env,
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run([str(rag), "index", str(CORPUS), "--index", str(index), "--json"], capture_output=True,
+                           text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-2000:]
-    params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp"], env=env, cwd=str(Path.cwd()))
+    params = StdioServerParameters(command=str(rag), args=["mcp", "--index", str(index)])  # as in the README
 
     async def go(client):
         return (await client.list_tools(), await client.call_tool("search", {"query": ARMENIA, "k": 2}),
+                await client.call_tool("ask", {"question": ARMENIA}),
                 await client.call_tool("ask", {"question": OFF_TOPIC}),
                 await client.call_tool("get_passage", {"source": "missing.txt", "start": 0, "end": 1}))
 
-    tools, found, refused, bad = run(params, go)
+    tools, found, answered, refused, bad = run(params, go)
     assert {t.name for t in tools.tools} == TOOLS
     assert any("CSTO" in p["text"] for p in structured(found)["passages"])
-    answer = structured(refused)
-    assert answer["refused"] and answer["citations"] == [] and answer["refusal_reason"]
+    answer = structured(answered)
+    assert not answer["refused"] and answer["citations"] and all(c["verified"] for c in answer["citations"])
+    assert any(c["source"].startswith("002_") for c in answer["citations"])  # the article that says why
+    assert "[1]" in answer["answer"] or "[2]" in answer["answer"]
+    declined = structured(refused)
+    assert declined["refused"] and declined["citations"] == [] and declined["refusal_reason"]
     assert bad.is_error and "not in the index" in bad.content[0].text
     assert json.loads(json.dumps(answer))  # plain JSON all the way
-
 
 def test_rag_mcp_refuses_to_listen_beyond_loopback_without_a_key(seed_index, monkeypatch):
     from typer.testing import CliRunner
