@@ -38,8 +38,15 @@ def main_options(
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index (txt, md, html, pdf, docx).")],
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files, folders (txt, md, html, pdf, docx) or web pages "
+                                                         "(https://...) to index.")] = None,
     index_dir: IndexOpt = None,
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="Also index the articles of this RSS or Atom feed "
+                                                      "(repeatable); re-runs fetch only what changed.")] = None,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch pages from private, loopback and "
+                                                "link-local addresses too (intranets) [env: RAG_WEB__ALLOW_PRIVATE].")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running: re-index files as they are added, changed "
+                                        "or removed (Ctrl-C stops).")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything (needed after changing the embedding model).")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Also remove indexed documents not among PATHS.")] = False,
     embed_model: Annotated[Optional[str], typer.Option("--embed-model", help="sentence-transformers model name or path.")] = None,
@@ -49,19 +56,51 @@ def index(
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Read and embed on the Dask cluster at tcp://SCHEDULER:8786.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Index documents; re-running only re-embeds new or changed files."""
+    """Index documents and web pages; re-running only re-embeds new or changed files and re-fetches changed pages."""
     from .index.embed import embedder_for
     from .index.build import index_paths
     from . import terminal
 
-    settings = _settings(index=index_dir, **{"embed.model": embed_model})
+    settings = _settings(index=index_dir, **{"embed.model": embed_model, "web.allow_private": allow_private or None})
+    files, web = _web_sources(paths or [], feed or [], settings)
+    if not files and web is not None and web.failed:
+        raise RagError(web.failed[0][1] if len(web.failed) == 1 else f"no page could be fetched ({len(web.failed)} "
+                       f"failed), the first: {web.failed[0][1]}")
+    if not files:
+        raise RagError("nothing to index: give files, folders or https:// pages (or --feed URL)")
     embedder = embedder_for(settings.embed, indexing=True)
-    report = index_paths(paths, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out, meta_file=meta,
-                         workers=workers, cluster=cluster)
+    if web is not None and web.sidecar is not None and meta is not None:
+        raise RagError("--meta cannot be combined with web pages in one run: index the pages, then the files")
+    report = index_paths(files, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out,
+                         meta_file=web.sidecar if web is not None and web.sidecar else meta, workers=workers,
+                         cluster=cluster)
     if json_out:
-        typer.echo(json.dumps(terminal.index_report_dict(report, settings.index), indent=2))
+        typer.echo(json.dumps({**terminal.index_report_dict(report, settings.index),
+                               **({"web": web.to_dict()} if web is not None else {})}, indent=2))
     else:
+        terminal.print_web_report(web)
         terminal.print_index_report(report, settings.index)
+    if watch:
+        from .index.watch import watch_paths
+
+        watch_paths([Path(p) for p in paths or [] if not _is_url(p)], settings, embedder)
+
+
+def _is_url(text: str) -> bool:
+    """Whether a PATHS argument is a web address rather than a file."""
+    return text.lower().startswith(("http://", "https://"))
+
+
+def _web_sources(paths: list[str], feeds: list[str], settings):
+    """(files to index, the web report or None): pages and feeds fetched into <index>/web first."""
+    urls = [p for p in paths if _is_url(p)]
+    files: list[Path | str] = [Path(p) for p in paths if not _is_url(p)]
+    if not urls and not feeds:
+        return files, None
+    from .ingest.pages import WEB_DIR, gather
+
+    web = gather(urls, feeds, Path(settings.index) / WEB_DIR, settings.web)
+    return files + web.files, web
 
 
 @app.command()

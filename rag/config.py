@@ -185,6 +185,19 @@ class ServeSettings(BaseModel):
     max_request_kb: int = Field(256, ge=1, description="Largest JSON request body accepted (uploads: ui.max_upload_mb).")
 
 
+class WebSettings(BaseModel):
+    """Pages and feeds as sources (`rag index URL`, `rag index --feed URL`)."""
+
+    timeout_s: float = Field(15.0, gt=0, description="Seconds a page may take in all (connect, wait and download).")
+    max_page_mb: float = Field(10.0, gt=0, description="Pages larger than this are refused while they download.")
+    max_redirects: int = Field(5, ge=0, description="Redirects followed before a page is refused as a loop.")
+    allow_private: bool = Field(
+        False, description="Fetch from private, link-local and loopback addresses (intranets, tests); off by default "
+        "so a page or feed cannot point the indexer at this machine or its network.")
+    user_agent: str = Field("rag-indexer (+https://github.com/; reads pages to answer questions about them)",
+                            description="User-Agent sent with every request.")
+
+
 class Settings(BaseSettings):
     """All settings. Env: RAG_INDEX, RAG_LLM__SPEC, RAG_RETRIEVE__K, ..."""
 
@@ -201,6 +214,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()
     serve: ServeSettings = ServeSettings()
+    web: WebSettings = WebSettings()
     max_file_mb: int = Field(100, ge=1, description="Files larger than this are skipped at ingestion.")
     # Prose makes ~1,750 passages per MB (120-word passages, 20 overlapping); numbers and short words up to
     # ~3,300. Text without spaces makes one passage per 100 characters (10,000 per MB): noise that would

@@ -172,6 +172,16 @@ def index_report_dict(report, index_dir: Path) -> dict:
     }
 
 
+def print_web_report(web) -> None:
+    """What fetching pages and feeds did (nothing when no URL was given)."""
+    if web is None:
+        return
+    typer.echo(f"Web: {len(web.fetched)} page(s) fetched, {len(web.unchanged)} unchanged since the last run, "
+               f"{len(web.failed)} failed")
+    for _, reason in web.failed:
+        typer.echo(f"  {reason}")
+
+
 def print_index_report(report, index_dir: Path) -> None:
     """Human summary of an indexing run."""
     typer.echo(

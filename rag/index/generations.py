@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import ConfigError, IndexDamagedError, IndexFormatError, IndexNotFoundError
+from ..ingest.pages import WEB_DIR  # pages and feeds fetched by `rag index URL`
 
 CURRENT = "CURRENT"
 MARKER = "rag-generation.json"
@@ -125,7 +126,7 @@ def _ours(entry: Path) -> bool:
     name = entry.name
     if name in (CURRENT, LOCK_FILE, "document-meta.json") or name.startswith(f".{CURRENT}."):
         return True
-    if name == UPLOADS and entry.is_dir() and not entry.is_symlink():
+    if name in (UPLOADS, WEB_DIR) and entry.is_dir() and not entry.is_symlink():  # uploads, pages fetched
         return True
     return name.startswith((GEN_PREFIX, TMP_PREFIX)) and is_marked(entry)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from ..errors import ConfigError
 from ..news.dates import iso_date
+from ..news.outlets import outlet_from_url
 from ..types import Document, DocumentRow
 
 META_FILE = "document-meta.json"
@@ -45,6 +46,8 @@ class DocumentMeta:
                 doc.metadata["date_note"] = "set with rag docs --set" if layer == "user" else "from the --meta file"
             else:
                 setattr(doc, name, value)
+        if doc.url and not doc.outlet:  # a page saved from the web: its site, as for a page that names its URL
+            doc.outlet = outlet_from_url(doc.url)
         return before != (doc.date, doc.date_source, doc.outlet, doc.url, doc.title)
 
     def pending(self, row: DocumentRow) -> bool:
