@@ -63,17 +63,9 @@ def index(
 
     settings = _settings(index=index_dir, **{"embed.model": embed_model, "web.allow_private": allow_private or None})
     files, web = _web_sources(paths or [], feed or [], settings)
-    if not files and web is not None and web.failed:
-        raise RagError(web.failed[0][1] if len(web.failed) == 1 else f"no page could be fetched ({len(web.failed)} "
-                       f"failed), the first: {web.failed[0][1]}")
-    if not files:
-        raise RagError("nothing to index: give files, folders or https:// pages (or --feed URL)")
     embedder = embedder_for(settings.embed, indexing=True)
-    if web is not None and web.sidecar is not None and meta is not None:
-        raise RagError("--meta cannot be combined with web pages in one run: index the pages, then the files")
     report = index_paths(files, settings, embedder, prune=prune, rebuild=rebuild, progress=not json_out,
-                         meta_file=web.sidecar if web is not None and web.sidecar else meta, workers=workers,
-                         cluster=cluster)
+                         meta_file=_meta_file(web, meta), workers=workers, cluster=cluster)
     if json_out:
         typer.echo(json.dumps({**terminal.index_report_dict(report, settings.index),
                                **({"web": web.to_dict()} if web is not None else {})}, indent=2))
@@ -86,6 +78,15 @@ def index(
         watch_paths([Path(p) for p in paths or [] if not _is_url(p)], settings, embedder)
 
 
+def _meta_file(web, meta: Path | None) -> Path | None:
+    """The sidecar to read: the pages' URLs when pages were fetched, else --meta (not both in one run)."""
+    if web is None or web.sidecar is None:
+        return meta
+    if meta is not None:
+        raise RagError("--meta cannot be combined with web pages in one run: index the pages, then the files")
+    return web.sidecar
+
+
 def _is_url(text: str) -> bool:
     """Whether a PATHS argument is a web address rather than a file."""
     return text.lower().startswith(("http://", "https://"))
@@ -95,12 +96,18 @@ def _web_sources(paths: list[str], feeds: list[str], settings):
     """(files to index, the web report or None): pages and feeds fetched into <index>/web first."""
     urls = [p for p in paths if _is_url(p)]
     files: list[Path | str] = [Path(p) for p in paths if not _is_url(p)]
-    if not urls and not feeds:
-        return files, None
-    from .ingest.pages import WEB_DIR, gather
+    web = None
+    if urls or feeds:
+        from .ingest.pages import WEB_DIR, gather
 
-    web = gather(urls, feeds, Path(settings.index) / WEB_DIR, settings.web)
-    return files + web.files, web
+        web = gather(urls, feeds, Path(settings.index) / WEB_DIR, settings.web)
+        files += web.files
+    if not files and web is not None and web.failed:
+        raise RagError(web.failed[0][1] if len(web.failed) == 1 else f"no page could be fetched ({len(web.failed)} "
+                       f"failed), the first: {web.failed[0][1]}")
+    if not files:
+        raise RagError("nothing to index: give files, folders or https:// pages (or --feed URL)")
+    return files, web
 
 
 @app.command()
