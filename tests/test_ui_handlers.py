@@ -10,6 +10,7 @@ pytest.importorskip("gradio")
 
 from rag.ui.handlers import Handlers, new_session  # noqa: E402
 from rag.service import RagService  # noqa: E402
+from tests.fakes import FakeChatModel  # noqa: E402
 from tests.test_ui_turns import REPLY, CountingModel  # noqa: E402
 
 QUESTION = "Armenia cancel CSTO exercises"
@@ -69,3 +70,16 @@ def test_document_view_takes_the_browsers_argument_list(seed_index, hash_embedde
     view = h.document_view(["002_838f15288c1da675.txt", 10, 20])
     assert 'id="rag-doc-quote"' in view and "Putin is losing influence" in view
     assert "⚠️" in h.document_view("nonsense")
+
+
+def test_the_status_line_follows_an_index_that_changes_underneath(seed_index, hash_embedder, tmp_path):
+    """Once loaded, the timer keeps ticking, and each tick re-reads the document count (rag index --watch)."""
+    from rag.index.build import index_paths
+
+    h = _handlers(seed_index, hash_embedder, FakeChatModel([]))
+    assert "5 documents" in h.tick()[0]
+    extra = tmp_path / "extra.txt"
+    extra.write_text("The harbour bridge opens in May, the council said.\n", encoding="utf-8")
+    index_paths([extra], seed_index, hash_embedder)
+    status, timer = h.tick()
+    assert "6 documents" in status and timer.active is not False

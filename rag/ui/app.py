@@ -19,7 +19,7 @@ from ..config import load_settings  # noqa: E402
 from ..errors import RagError  # noqa: E402
 from ..ingest.readers import SUPPORTED_SUFFIXES  # noqa: E402
 from . import render  # noqa: E402
-from .handlers import Handlers, new_session  # noqa: E402
+from .handlers import STATUS_SECONDS, Handlers, new_session  # noqa: E402
 from ..service import RagService, check_exposure, launch_options, parse_auth  # noqa: E402
 from .theme import CSS, HEAD, SOURCES_JS  # noqa: E402
 from .turns import Loader, readable  # noqa: E402
@@ -112,7 +112,7 @@ def build_app(service: RagService, loader: Loader | None = None) -> gr.Blocks:
         gr.Markdown("## rag — answers from your documents, every claim checked against a verbatim quote",
                     elem_id="title")
         status = gr.HTML(h.status_line(), elem_id="status")
-        timer = gr.Timer(1.0, active=loader is not None and not loader.ready)
+        timer = gr.Timer(1.0 if loader is not None and not loader.ready else STATUS_SECONDS)  # see Handlers.tick
         with gr.Tab("Chat"):
             with gr.Row(elem_id="chat-row"):
                 with gr.Column(scale=3, min_width=340):

@@ -32,6 +32,9 @@ def new_session() -> dict[str, Any]:
     return {"id": "", "answers": [], "panels": [], "pending": None}
 
 
+STATUS_SECONDS = 5.0  # how often the status line re-reads the document count once loaded
+
+
 class Handlers:
     """The UI's event handlers; `turns` maps a browser session id to its running question."""
 
@@ -63,8 +66,10 @@ class Handlers:
         return f"Index {where}: {cards.plural(len(rows), 'document')} · model <code>{model}</code>{note}"
 
     def tick(self) -> tuple[str, Any]:
-        """Timer: refresh the status line while loading; stop the timer once loaded."""
-        return self.status_line(), gr.Timer(active=self.loader is not None and not self.loader.ready)
+        """Timer: refresh the status line every second while loading, then every STATUS_SECONDS, so its document
+        count follows an index that changes underneath (`rag index --watch`, another `rag index`)."""
+        loading = self.loader is not None and not self.loader.ready
+        return self.status_line(), gr.Timer(value=1.0 if loading else STATUS_SECONDS, active=True)
 
     # ------------------------------------------------------------ asking
 
