@@ -19,7 +19,7 @@ from ..checks.verdict import CheckedReply, check_reply, declined
 from ..config import Settings
 from ..errors import RagError
 from ..guard.flags import answer_warnings
-from ..news.annotate import annotate
+from ..news.annotate import annotate, dated_citations
 from ..search.pipeline import Retrieval, retrieve
 from ..types import REFUSAL, Answer, Citation, Passage
 from .focus import focus_passages
@@ -148,7 +148,7 @@ class Assistant:
               timings: dict[str, float]) -> list[Citation]:
         """The best verified sentence of each passage the model will read, shown before the answer."""
         with _timed(timings, "evidence"):
-            preview = evidence.preview(question)
+            preview = dated_citations(evidence.preview(question), evidence.passages)
         stage("evidence")
         if on_evidence:
             on_evidence(preview)

@@ -31,7 +31,7 @@ def annotate(passages: list[Passage], citations: list[Citation], evidence: list[
     """The news notes of an answer over `passages` (numbered from 1): dated copies of its citations, evidence and
     claims, `as_of` (the point in time asked from, else the newest cited date), independent sources per claim and
     in all, and disagreements (not looked for when nothing retrieved could answer)."""
-    dated = [_date_outlet(c, passages) for c in citations]
+    dated = dated_citations(citations, passages)
     newest = max((c.date for c in dated if c.verified and c.date), default=None)
     sourced = []
     for claim in claims:
@@ -40,8 +40,13 @@ def annotate(passages: list[Passage], citations: list[Citation], evidence: list[
     cited = {c.n for c in dated if 1 <= c.n <= len(passages)}
     disagreements = ([] if refusal in (RefusalReason.NO_PASSAGES, RefusalReason.UNANSWERABLE)
                      else find_disagreements(question, passages))
-    return NewsNotes(dated, [_date_outlet(c, passages) for c in evidence], sourced, newest, as_of or newest,
+    return NewsNotes(dated, dated_citations(evidence, passages), sourced, newest, as_of or newest,
                      independent_sources([passages[n - 1] for n in sorted(cited)]), disagreements)
+
+
+def dated_citations(citations: list[Citation], passages: list[Passage]) -> list[Citation]:
+    """The citations with their passages' document dates and outlets (the evidence shown before an answer too)."""
+    return [_date_outlet(c, passages) for c in citations]
 
 
 def _date_outlet(citation: Citation, passages: list[Passage]) -> Citation:
