@@ -1,6 +1,6 @@
 """Train the judge: a MiniLM-L6 cross-encoder fine-tuned on CPU, exported to int8 ONNX inside the package.
 
-    .venv/bin/pip install -e ".[train]"    # spaCy and its small English pipeline (training only)
+    (spaCy and its small English pipeline are dependencies of rag: `make demo` installs them)
     .venv/bin/python scripts/train_judge.py --shared ../shared
 
 Seeded and deterministic on one machine (torch's CPU kernels, one thread order). Writes rag/judge/model/:

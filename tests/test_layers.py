@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 # retrieval, used after answering. The longest matching prefix names a module's layer.
 LAYERS = [
     ("leaves", {"rag.errors", "rag.config", "rag.types", "rag.text", "rag.modelfiles"}),
+    ("language", {"rag.language"}),  # spaCy: sentences, entities, the doer of a verb; below news and answering
     ("guard", {"rag.guard"}),  # text written to steer the assistant: found at ingestion, kept out of answers
     ("ingest", {"rag.ingest", "rag.news", "rag.news.dates", "rag.news.outlets", "rag.news.sidecar"}),
     ("index", {"rag.index"}),  # the two backends in index/embedded/ and index/milvus/, reached via backend.py
@@ -22,7 +23,7 @@ LAYERS = [
     ("search", {"rag.search", "rag.news.timewords", "rag.news.timescope"}),
     ("llm", {"rag.llm"}),
     ("checks", {"rag.checks"}),  # everything that judges an answer: gate, quotes, claims, receipts
-    ("news answers", {"rag.news.annotate", "rag.news.disagree", "rag.news.disagree_names", "rag.news.name_words"}),
+    ("news answers", {"rag.news.annotate", "rag.news.disagree", "rag.news.disagree_names"}),
     ("answer", {"rag.answer"}),  # writing the answer: prompts, follow-ups, the assistant's steps
     ("faces", {"rag.cli", "rag.cli_options", "rag.cli_servers", "rag.__main__", "rag.terminal", "rag.chat", "rag.service", "rag.ui", "rag.api", "rag.eval"}),
 ]

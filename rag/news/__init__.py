@@ -7,5 +7,6 @@ only from above:
 - used by retrieval: timewords.py (time words resolved against an as-of date), timescope.py (how they steer
   which passages come first);
 - used after answering: annotate.py (dates, outlets, as-of and independent sources on an answer),
-  disagree.py and disagree_names.py (values and names the sources give differently), name_words.py.
+  disagree.py and disagree_names.py (values and names the sources give differently; the doers of a verb
+  come from rag/language/).
 """
