@@ -1,6 +1,6 @@
 """One retrieval path: a time-worded question retrieves the same passages, in the same order, through every face:
-`rag search --json`, `Assistant.ask`, the API's /v1/search, /v1/ask and chat completions, and evaluation's
-retrieval metrics (news corpus, hash embedder, fake chat model)."""
+`rag search --json`, `Assistant.ask`, the API's /v1/search, /v1/ask and chat completions, the MCP server's search
+and ask tools, and evaluation's retrieval metrics (news corpus, hash embedder, fake chat model)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,21 @@ def api_faces(settings) -> dict[str, list[tuple[str, int, int]]]:
             "api chat": spans(chat["rag"]["passages"])}
 
 
+def mcp_faces(settings) -> dict[str, list[tuple[str, int, int]]]:
+    pytest.importorskip("mcp")
+    from rag.api.mcp_server import create_server
+    from tests.test_mcp import run, structured
+
+    service = RagService(settings, embedder=HashEmbedder(), llm=FakeChatModel(lambda messages: "Nothing to cite."))
+
+    async def go(client):
+        return (structured(await client.call_tool("search", {"query": QUESTION, "k": K})),
+                structured(await client.call_tool("ask", {"question": QUESTION})))
+
+    search, ask = run(create_server(service), go)
+    return {"mcp search": spans(search["passages"]), "mcp ask": spans(ask["passages"])}
+
+
 def eval_retrieval(settings) -> list[tuple[str, int, int]]:
     evaluator = Evaluator(settings, Retriever(settings, embedder=HashEmbedder()),
                           options=EvalOptions(k=K, retrieval_only=True))
@@ -67,7 +82,7 @@ def eval_retrieval(settings) -> list[tuple[str, int, int]]:
 def test_a_time_worded_question_retrieves_the_same_passages_through_every_face(news_index, monkeypatch) -> None:
     assert news_index.answer.passages == K
     faces = {"rag search": cli_search(monkeypatch, news_index), "Assistant.ask": assistant_ask(news_index),
-             **api_faces(news_index), "eval": eval_retrieval(news_index)}
+             **api_faces(news_index), **mcp_faces(news_index), "eval": eval_retrieval(news_index)}
     expected = faces["Assistant.ask"]
     assert expected and all(source != "herald-dam.txt" for source, _, _ in expected)  # 2023: outside "in 2024"
     assert {face: found for face, found in faces.items() if found != expected} == {}, expected
