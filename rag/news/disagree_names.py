@@ -27,6 +27,7 @@ VAGUE = {"official", "authority", "source", "people", "spokesperson", "spokesman
          "expert", "analyst", "report", "media", "someone", "witness", "resident"}
 _SEVERAL = re.compile(r"\b(?:also|too|both|likewise|echo(?:ed|ing)|agreed|as well|joined|together)\b", re.I)
 _WH = re.compile(r"\b(?:who|whom|whose|which|what|according to whom)\b", re.I)
+_WHO = re.compile(r"\b(?:who|whom|whose|which)\b", re.I)  # "what" is too common a word to load spaCy for ahead
 _BY_WHOM = re.compile(r"\baccording to whom\b", re.I)
 
 
@@ -48,6 +49,11 @@ class _Candidate:
     mention: object  # rag.language.parse.Mention
     sentence: Sentence
     fit: int  # key words of the question the sentence shares
+
+
+def may_ask_who(question: str) -> bool:
+    """Whether a question likely asks who did something (its answer will then need the language pipeline)."""
+    return bool(_WHO.search(question))
 
 
 def find_name_disagreements(question: str, passages: list[Passage]) -> list[Disagreement]:
