@@ -82,11 +82,6 @@ def test_the_judge_sees_the_quote_not_the_whole_passage(checked, retriever) -> N
         ("It exports 80 percent via Novorossiysk.", "About 80% goes through Novorossiysk.", []),
         ("It exports 90 percent.", "About 80% goes abroad.", ["90"]),
         ("Armenia cancelled the drills.", "Armenian officials cancelled the drills.", []),
-        # names the language room finds that a capitalised-word pattern did not: an acronym, spelled out or not
-        ("Armenia cancelled the drills because it joined NATO.", "Armenia cancelled the drills after the CSTO "
-         "refused to help.", ["NATO"]),
-        ("The EU imposed sanctions on Iran.", "The European Union imposed sanctions on Iran.", []),
-        ("However, Moscow stayed silent.", "Moscow stayed silent, officials said.", []),
     ],
 )
 def test_missing_specifics(claim: str, evidence: str, missing: list[str]) -> None:

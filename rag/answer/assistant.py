@@ -106,8 +106,8 @@ class Assistant:
         stage = on_stage or (lambda name: None)
         started, timings = time.perf_counter(), {}
         llm = self.llm  # a bad model spec fails here, before any retrieval work
-        if self.settings.answer.check_claims or may_ask_who(question):
-            preload()  # the claim check's names and disagreement on names parse with spaCy: load it meanwhile
+        if may_ask_who(question):  # disagreement on names will parse with spaCy: load it while the model works
+            preload()
         standalone = self._standalone(question, history, llm, stage, timings)
         found = self._search(standalone, filters, as_of, stage, timings)
         gate = self._gate(standalone, found, timings)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..text import MARKER, WORD, content_words, with_markers
+from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
 from ..types import Citation, ClaimCheck, Passage
-from ..language.parse import names_in
 from .evidence import MIN_COVERAGE, coverage
 from ..llm.templates import neutralise, render_template
 
@@ -92,6 +91,13 @@ class NliJudge:
 
 # ---------------------------------------------------------------- checks that need no model
 
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*\b")
+# Capitalised only because they start a sentence: not names.
+_STARTERS = STOPWORDS | frozenset(
+    "it they he she we i you there this these those also however according yes no its their his her our".split()
+)
+
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = {
     str(i): w
@@ -122,18 +128,12 @@ def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str
     known = f"{evidence} {question}"
     known_words = content_words(known)
     missing = unsupported_numbers(claim, [], known)
-    for name in names_in(claim):  # the language room's entities and proper nouns (spaCy)
-        if name.lower()[:5] not in known_words and name not in known and not _spelled_out(name, known):
+    for name in _NAME.findall(claim):
+        if name.lower() in _STARTERS:
+            continue
+        if name.lower()[:5] not in known_words and name not in known:
             missing.append(name)
     return list(dict.fromkeys(missing))
-
-
-def _spelled_out(acronym: str, text: str) -> bool:
-    """Whether `text` spells out an acronym: "EU" in "the European Union", "UN" in "United Nations"."""
-    if not (acronym.isupper() and 2 <= len(acronym) <= 6):
-        return False
-    joint = r"[\w'-]*\s+(?:(?:of|and|the|for|on)\s+)*"
-    return re.search(r"\b" + joint.join(acronym) + r"\w*", text) is not None
 
 
 # Where a sentence joins clauses that may rest on different facts: ", and", ", but", ", while", "; ".
