@@ -26,8 +26,9 @@ SAYING = {"say", "tell", "state", "claim", "announce", "add", "note", "warn", "i
 VAGUE = {"official", "authority", "source", "people", "spokesperson", "spokesman", "spokeswoman", "observer",
          "expert", "analyst", "report", "media", "someone", "witness", "resident"}
 _SEVERAL = re.compile(r"\b(?:also|too|both|likewise|echo(?:ed|ing)|agreed|as well|joined|together)\b", re.I)
-_WH = re.compile(r"\b(?:who|whom|whose|which|what|according to whom)\b", re.I)
-_WHO = re.compile(r"\b(?:who|whom|whose|which)\b", re.I)  # "what" is too common a word to load spaCy for ahead
+# "who", "whom", "whose", "which X" ("according to whom" holds "whom"). Not "what X": "what" opens too many
+# questions to load spaCy for, and "which country" is how news questions ask it.
+_WHO = re.compile(r"\b(?:who|whom|whose|which)\b", re.I)
 _BY_WHOM = re.compile(r"\baccording to whom\b", re.I)
 
 
@@ -58,7 +59,7 @@ def may_ask_who(question: str) -> bool:
 
 def find_name_disagreements(question: str, passages: list[Passage]) -> list[Disagreement]:
     """Different people or bodies the documents name for what a "who" question asks, each with its quote."""
-    if len({p.source for p in passages}) < 2 or not _WH.search(question):
+    if len({p.source for p in passages}) < 2 or not may_ask_who(question):
         return []  # checked before spaCy loads: most questions never need it
     asked = _read_question(question)
     if asked is None or len(asked.terms) < 2:
@@ -103,7 +104,7 @@ def _what(question: str, subject, verb) -> str:
     rest = question[verb.idx:].strip().rstrip("?.! ")
     if subject.lower_ in ("who", "whose"):
         return f"person or body who {rest}"
-    kind = " ".join(t.text for t in subject.subtree if t.i < verb.i and t.lower_ not in ("which", "what"))
+    kind = " ".join(t.text for t in subject.subtree if t.i < verb.i and t.lower_ != "which")
     return f"{kind} that {rest}"
 
 
@@ -114,7 +115,7 @@ def _wh_subject(doc) -> object | None:
         low = token.lower_
         if low == "who" and token.dep_ in ("nsubj", "nsubjpass"):
             return token
-        if low in ("which", "what", "whose") and token.dep_ in ("det", "poss") and token.head.dep_ == "nsubj":
+        if low in ("which", "whose") and token.dep_ in ("det", "poss") and token.head.dep_ == "nsubj":
             return token.head
     return None
 
