@@ -27,12 +27,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(service: RagService) -> Iterator[str]:
-    """Run the API in a thread on a free loopback port; yields its base URL."""
-    from rag.api.server import create_app
-
+def serve_asgi(app) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -43,6 +41,13 @@ def _serve(service: RagService) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def _serve(service: RagService) -> Iterator[str]:
+    """Run the API over `service`; yields its base URL."""
+    from rag.api.server import create_app
+
+    yield from serve_asgi(create_app(service))
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from tests.fakes import FakeChatModel
 
 from .conftest import CORPUS, HashEmbedder
 from .test_answer import ARMENIA, ARMENIA_QUOTE, cite_where
-from .test_api import _free_port
+from .test_api import serve_asgi
 
 pytest.importorskip("mcp")
 TOOLS = {"search", "ask", "list_documents", "get_passage", "open_document"}
@@ -129,24 +127,14 @@ def test_bad_arguments_and_unknown_documents_are_one_line_tool_errors(server):
 
 
 def _serve_http(service: RagService, api_key: str | None) -> Iterator[str]:
-    """The MCP server's streamable-HTTP app in a thread on a free loopback port; yields its /mcp URL."""
-    import uvicorn
-
+    """The MCP server's streamable-HTTP app on a free loopback port; yields its /mcp URL."""
     from rag.api.mcp_server import http_app
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(http_app(service, "127.0.0.1", api_key), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    server = serve_asgi(http_app(service, "127.0.0.1", api_key))
     try:
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"{next(server)}/mcp"
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.close()  # stops uvicorn
 
 
 def test_streamable_http_on_loopback_with_the_api_key(service):

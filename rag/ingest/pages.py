@@ -114,9 +114,9 @@ def _entry(name: str, response: Response, known: dict[str, Any]) -> dict[str, An
 
 def _write_sidecar(folder: Path, state: dict[str, Any], files: list[Path]) -> Path | None:
     """pages.jsonl: the URL of each saved page this run indexes (by its real path), for the indexer's metadata."""
-    by_file = {entry["file"]: url for url, entry in state["pages"].items()}
-    lines = [json.dumps({"path": str(path.resolve()), "url": state["pages"][by_file[path.name]].get("final_url")
-                         or by_file[path.name]}) for path in files if path.name in by_file]
+    saved = {path.name: path for path in files}
+    lines = [json.dumps({"path": str(saved[entry["file"]].resolve()), "url": entry.get("final_url") or url})
+             for url, entry in state["pages"].items() if entry.get("file") in saved]
     if not lines:
         return None
     sidecar = folder / SIDECAR

@@ -54,7 +54,7 @@ def fetch(url: str, web: WebSettings, accept: tuple[str, ...], etag: str | None 
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
-                    return _read(current, response, web, accept, deadline)
+                    return _read(url, current, response, web, accept, deadline)
             except httpx.TimeoutException:
                 raise IngestError(f"{url}: no answer within {web.timeout_s:g} s: try again later or raise "
                                   "RAG_WEB__TIMEOUT_S") from None
@@ -64,11 +64,12 @@ def fetch(url: str, web: WebSettings, accept: tuple[str, ...], etag: str | None 
     raise IngestError(f"{url}: more than {web.max_redirects} redirects (a loop?): use the page's final address")
 
 
-def _read(url: str, response, web: WebSettings, accept: tuple[str, ...], deadline: float) -> Response:
-    """The response's body within the size cap and the deadline, after its status and type are checked."""
+def _read(url: str, final: str, response, web: WebSettings, accept: tuple[str, ...], deadline: float) -> Response:
+    """The response of `final` (where `url` led) within the size cap and the deadline, after its status and type
+    are checked; errors name `url`, the address the user gave."""
     headers = response.headers
     if response.status_code == 304:
-        return Response(url, 304, etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+        return Response(final, 304, etag=headers.get("etag"), last_modified=headers.get("last-modified"))
     if response.status_code >= 400:
         raise IngestError(f"{url}: the server answered HTTP {response.status_code}: check the address")
     kind = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -86,7 +87,7 @@ def _read(url: str, response, web: WebSettings, accept: tuple[str, ...], deadlin
         if time.monotonic() > deadline:
             raise IngestError(f"{url}: still downloading after {web.timeout_s:g} s: try again later or raise "
                               "RAG_WEB__TIMEOUT_S")
-    return Response(url, 200, bytes(body), kind, headers.get("etag"), headers.get("last-modified"))
+    return Response(final, 200, bytes(body), kind, headers.get("etag"), headers.get("last-modified"))
 
 
 def check_address(url: str, allow_private: bool) -> None:

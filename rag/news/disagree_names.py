@@ -15,11 +15,17 @@ that several did it ("also", "both").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..checks.evidence import Evidence, Sentence, value_citations
+from ..language.parse import Mention, doers, fold, mention, parse
+from ..language.places import capital_for_country
 from ..text import content_words
 from ..types import DisagreeingValue, Disagreement, Passage
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
 
 # What a library cannot know: verbs of saying, doers that name nobody, and words that say several did it.
 SAYING = {"say", "tell", "state", "claim", "announce", "add", "note", "warn", "insist", "write", "report", "confirm"}
@@ -47,7 +53,7 @@ class _Question:
 class _Candidate:
     """A document's answer: a doer of the question's verb, the sentence saying so, and how well it fits."""
 
-    mention: object  # rag.language.parse.Mention
+    mention: Mention
     sentence: Sentence
     fit: int  # key words of the question the sentence shares
 
@@ -64,8 +70,6 @@ def find_name_disagreements(question: str, passages: list[Passage]) -> list[Disa
     asked = _read_question(question)
     if asked is None or len(asked.terms) < 2:
         return []  # "who visited Kazakhstan?" is too loose: many did, naming two is no disagreement
-    from ..language.parse import parse
-
     evidence = Evidence(passages)
     parsed = dict(zip(map(id, evidence.sentences), parse(s.text for s in evidence.sentences)))
     relevant = [s for s in evidence.sentences if _relevant(s, asked)]
@@ -81,8 +85,6 @@ def find_name_disagreements(question: str, passages: list[Passage]) -> list[Disa
 
 def _read_question(question: str) -> _Question | None:
     """The question's verb, key words and names, or None when it does not ask who did something."""
-    from ..language.parse import fold, parse
-
     [doc] = parse([question])
     names = frozenset(fold(t.text) for t in doc if t.pos_ == "PROPN" or t.ent_type_)
     by_whom = _BY_WHOM.search(question)
@@ -99,7 +101,7 @@ def _read_question(question: str) -> _Question | None:
                      _what(question, subject, verb))
 
 
-def _what(question: str, subject, verb) -> str:
+def _what(question: str, subject: Token, verb: Token) -> str:
     """What the values are, in words: "person or body who ordered the evacuation", "country that blocked ..."."""
     rest = question[verb.idx:].strip().rstrip("?.! ")
     if subject.lower_ in ("who", "whose"):
@@ -108,7 +110,7 @@ def _what(question: str, subject, verb) -> str:
     return f"{kind} that {rest}"
 
 
-def _wh_subject(doc) -> object | None:
+def _wh_subject(doc: Doc) -> Token | None:
     """The subject a "who"/"which X"/"whose X" asks about, or None when the wh-word is no subject ("whom", "who
     did Petrova blame")."""
     for token in doc:
@@ -143,25 +145,19 @@ def _relevant(sentence: Sentence, asked: _Question) -> bool:
     return shared >= need and asked.numbers <= _number_words(sentence.text)
 
 
-def _best_candidates(relevant: list[Sentence], docs: list, asked: _Question) -> dict[str, _Candidate]:
+def _best_candidates(relevant: list[Sentence], docs: list[Doc], asked: _Question) -> dict[str, _Candidate]:
     """Each document's best-fitting candidate, by source (on equal fit, the earlier sentence)."""
-    from ..language.parse import doers
-
     best: dict[str, _Candidate] = {}
     for sentence, doc in zip(relevant, docs):
         fit = len(asked.terms & content_words(sentence.text))
-        for mention in doers(doc, set(asked.lemmas)):
-            if _free(mention, asked) and (sentence.source not in best or fit > best[sentence.source].fit):
-                best[sentence.source] = _Candidate(mention, sentence, fit)
+        for doer in doers(doc, set(asked.lemmas)):
+            if _free(doer, asked) and (sentence.source not in best or fit > best[sentence.source].fit):
+                best[sentence.source] = _Candidate(doer, sentence, fit)
     return best
 
 
-def _fuller(candidate: _Candidate, sentences: list[Sentence], parsed: dict) -> _Candidate:
+def _fuller(candidate: _Candidate, sentences: list[Sentence], parsed: dict[int, Doc]) -> _Candidate:
     """A bare name ("Petrova") with the role of the fuller name its document gives ("Governor Anna Petrova")."""
-    from dataclasses import replace
-
-    from ..language.parse import mention
-
     if not candidate.mention.names or candidate.mention.role:
         return candidate
     own = [mention(t) for s in sentences if s.source == candidate.sentence.source for t in parsed[id(s)]
@@ -173,24 +169,22 @@ def _fuller(candidate: _Candidate, sentences: list[Sentence], parsed: dict) -> _
     return replace(candidate, mention=replace(candidate.mention, role=best.role, full=best.shown))
 
 
-def _free(mention, asked: _Question) -> bool:
+def _free(doer: Mention, asked: _Question) -> bool:
     """Whether a doer may answer: not a pronoun, not named in the question, not unspecific ("officials")."""
-    if mention.pronoun or (mention.names & asked.names):
+    if doer.pronoun or (doer.names & asked.names):
         return False
-    return bool(mention.names) or not (set(mention.role) <= VAGUE)
+    return bool(doer.names) or not (set(doer.role) <= VAGUE)
 
 
-def _same(a, b) -> bool:
+def _same(a: Mention, b: Mention) -> bool:
     """Whether two mentions may be one entity: when in doubt (a bare name against a bare role), they may."""
     return _refers(a, b) or not (a.names and b.names) and not (a.role and b.role)
 
 
-def _refers(a, b) -> bool:
+def _refers(a: Mention, b: Mention) -> bool:
     """Whether two mentions clearly name one entity: one's names within the other's, or (without two sets of
     names) one role within the other's ("council", "city council")."""
     if a.names and b.names:
-        from ..language.places import capital_for_country
-
         short, long = sorted((_stems(a.names), _stems(b.names)), key=len)
         return short <= long or capital_for_country(a.names, b.names)
     short, long = sorted((a.role, b.role), key=len)
@@ -212,10 +206,8 @@ def _groups(candidates: list[_Candidate]) -> list[list[_Candidate]]:
     return groups
 
 
-def _alternatives(groups: list[list[_Candidate]], docs: list) -> bool:
+def _alternatives(groups: list[list[_Candidate]], docs: list[Doc]) -> bool:
     """Whether the groups are alternatives: no relevant sentence names two, none says several did it."""
-    from ..language.parse import mention
-
     for doc in docs:
         named = [mention(t) for t in doc if t.pos_ in ("PROPN", "NOUN") and t.dep_ not in ("compound", "amod")]
         touched = {i for i, g in enumerate(groups) for m in named if any(_refers(m, c.mention) for c in g)}
