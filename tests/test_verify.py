@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from langchain_core.messages import BaseMessage
@@ -79,13 +81,30 @@ def test_the_judge_sees_the_quote_not_the_whole_passage(checked, retriever) -> N
     [
         ("Kyrgyzstan postponed the drills.", "Kazakhstan postponed the drills.", ["Kyrgyzstan"]),
         ("It took 7 minutes.", "He spoke for seven minutes.", []),
+        ("It lasted 21 days.", "The strike lasted twenty-one days.", []),
         ("It exports 80 percent via Novorossiysk.", "About 80% goes through Novorossiysk.", []),
         ("It exports 90 percent.", "About 80% goes abroad.", ["90"]),
         ("Armenia cancelled the drills.", "Armenian officials cancelled the drills.", []),
+        # names the language room finds that a capitalised-word pattern did not: an acronym, spelled out or not;
+        # a word capitalised only because it opens the sentence is no name
+        ("Armenia cancelled the drills because it joined NATO.", "Armenia cancelled the drills after the CSTO "
+         "refused to help.", ["NATO"]),
+        ("The EU imposed sanctions on Iran.", "The European Union imposed sanctions on Iran.", []),
+        ("However, Moscow stayed silent.", "Moscow stayed silent, officials said.", []),
+        ("Officials say Moscow stayed silent.", "Moscow stayed silent.", []),
     ],
 )
 def test_missing_specifics(claim: str, evidence: str, missing: list[str]) -> None:
+    pytest.importorskip("spacy")
     assert missing_specifics(claim, evidence) == missing
+
+
+def test_a_claim_whose_capitalised_words_its_evidence_holds_never_loads_spacy() -> None:
+    code = ("import sys\nfrom rag.checks.claims import missing_specifics\n"
+            "print(missing_specifics('Armenia cancelled the CSTO drills in 2023.', "
+            "'In 2023 Armenia cancelled the drills the CSTO had planned.'), 'spacy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "False"]
 
 
 def test_judge_claims_verdicts_and_reasons() -> None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..text import MARKER, STOPWORDS, WORD, content_words, with_markers
+from ..text import MARKER, WORD, content_words, with_markers
 from ..types import Citation, ClaimCheck, Passage
+from ..language.numbers import spelled
+from ..language.parse import names_in
 from .evidence import MIN_COVERAGE, coverage
 from ..llm.templates import neutralise, render_template
 
@@ -91,21 +93,9 @@ class NliJudge:
 
 # ---------------------------------------------------------------- checks that need no model
 
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*\b")
-# Capitalised only because they start a sentence: not names.
-_STARTERS = STOPWORDS | frozenset(
-    "it they he she we i you there this these those also however according yes no its their his her our".split()
-)
-
-
+# The letters-only words of a text (spaCy's alphabetic tokens): the ones capitalised may be names.
+_LETTERS = re.compile(r"[^\W\d_]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NUMBER_WORDS = {
-    str(i): w
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
-    )
-} | {"30": "thirty", "40": "forty", "50": "fifty", "100": "hundred"}
 
 
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> list[str]:
@@ -116,24 +106,39 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
     for number in _NUMBER.findall(MARKER.sub(" ", answer)):
         if re.search(rf"(?<!\d){re.escape(number)}(?!\d)", haystack):
             continue
-        word = _NUMBER_WORDS.get(number)
-        if word and re.search(rf"\b{word}\b", lowered):
+        if any(re.search(rf"\b{word}\b", lowered) for word in spelled(number)):  # "7" and "seven"
             continue
         missing.append(number)
     return missing
 
 
 def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str]:
-    """Numbers and capitalised names in the claim that neither its evidence nor the question contains."""
+    """Numbers and names in the claim that neither its evidence nor the question contains."""
     known = f"{evidence} {question}"
-    known_words = content_words(known)
     missing = unsupported_numbers(claim, [], known)
-    for name in _NAME.findall(claim):
-        if name.lower() in _STARTERS:
-            continue
-        if name.lower()[:5] not in known_words and name not in known:
-            missing.append(name)
-    return list(dict.fromkeys(missing))
+    return list(dict.fromkeys(missing + _missing_names(claim, known)))
+
+
+def _missing_names(claim: str, known: str) -> list[str]:
+    """The claim's names that `known` lacks. When `known` holds every capitalised word of the claim there is
+    nothing to ask; only otherwise does the language room (spaCy, a second or two to load) tell a name ("joined
+    NATO") from a word capitalised because it opens the sentence ("However"), so most answers never load it."""
+    known_words = content_words(known)
+
+    def lacks(word: str) -> bool:
+        return word.lower()[:5] not in known_words and word not in known and not _spelled_out(word, known)
+
+    if not any(w[0].isupper() and lacks(w) for w in _LETTERS.findall(claim)):
+        return []
+    return [name for name in names_in(claim) if lacks(name)]
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """Whether `text` spells out an acronym: "EU" in "the European Union", "UN" in "United Nations"."""
+    if not (acronym.isupper() and 2 <= len(acronym) <= 6):
+        return False
+    joint = r"[\w'-]*\s+(?:(?:of|and|the|for|on)\s+)*"
+    return re.search(r"\b" + joint.join(acronym) + r"\w*", text) is not None
 
 
 # Where a sentence joins clauses that may rest on different facts: ", and", ", but", ", while", "; ".

@@ -14,15 +14,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ..language.numbers import digits_of_words
+
 STALE_DAYS = 30  # a wrong answer resting only on sources older than this before as-of is a "date" miss
 # refusals decided by a check rather than by the model (rag.types.RefusalReason values)
 _CHECK_REFUSALS = {"unanswerable", "unsupported", "no_citation"}
-
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update({w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)})
-_NUMBER_WORDS["hundred"] = "100"
 
 
 def normalise(text: str) -> list[str]:
@@ -32,7 +28,8 @@ def normalise(text: str) -> list[str]:
     text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # thousands separators
     text = re.sub(r"(?<=\b\w)\.(?=\w\.)|(?<=\b\w\.\w)\.", "", text)  # "u.s." -> "us"
     words = re.findall(r"[\w']+", text)
-    return [_NUMBER_WORDS.get(w, w).replace("'", "") for w in words if w not in ("the", "a", "an")]
+    numbers = digits_of_words()
+    return [numbers.get(w, w).replace("'", "") for w in words if w not in ("the", "a", "an")]
 
 
 def holds(text: str, choice: str) -> bool:

