@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--misses", action="store_true", help="list the swapped claims the whole check keeps")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from rag.config import AnswerSettings
@@ -89,10 +90,10 @@ def main() -> None:
     for kind, oks in sorted(by_kind.items()):
         print(f"  {kind:16s} right {sum(oks) / len(oks):.3f} of {len(oks)}")
     print(f"judge time: {per_pair_ms:.1f} ms per pair (1 thread)")
-    _whole_check(items, judge, threshold)
+    _whole_check(items, judge, threshold, args.misses)
 
 
-def _whole_check(items, judge, threshold: float) -> None:
+def _whole_check(items, judge, threshold: float, misses: bool = False) -> None:
     """The same claims through the whole claim check (names, numbers and word coverage first, then the judge)."""
     from rag.checks.claims import ClaimToJudge, judge_claims
 
@@ -103,6 +104,13 @@ def _whole_check(items, judge, threshold: float) -> None:
     cut = [not ch.supported for ch, (_, _, label, _) in zip(checks, items) if not label]
     print(f"whole claim check: true kept {sum(kept) / len(kept):.3f}, swapped cut {sum(cut) / len(cut):.3f} "
           f"({ms:.1f} ms per claim)")
+    if misses:
+        by_kind = defaultdict(int)
+        for check, (claim, quote, label, kind) in zip(checks, items):
+            if not label and check.supported:
+                by_kind[kind] += 1
+                print(f"  kept {kind} ({check.support:.2f}): {claim}\n      quote: {quote}")
+        print("swapped claims kept, by kind:", dict(sorted(by_kind.items())))
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def main() -> None:
         rag_s, rag_out = timed_run([sys.executable, "-m", "rag", "index", str(folder / "articles"), "--meta",
                                     str(folder / "news-meta.csv"), "--index", str(folder / "index")])
         lc_s, lc_out = timed_run([sys.executable, __file__, "--langchain-worker", str(folder)])
-    print(f"{count} articles; rag: {rag_out.strip().splitlines()[-1] if rag_out.strip() else ''}")
+    summary = [line for line in rag_out.splitlines() if line.startswith("Indexed ")]  # not a flag line after it
+    print(f"{count} articles; rag: {summary[-1] if summary else rag_out.strip()[-300:]}")
     print(table(["pipeline", "seconds (new process)", "chunks", "speed-up vs langchain"],
                 [["langchain", f"{lc_s:.1f}", json.loads(lc_out.strip().splitlines()[-1])["chunks"], "1.00x"],
                  ["rag index", f"{rag_s:.1f}", "", f"{lc_s / rag_s:.2f}x"]]))
