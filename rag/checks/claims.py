@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..text import MARKER, WORD, content_words, with_markers
 from ..types import Citation, ClaimCheck, Passage
-from ..language.numbers import spelled
+from ..language.numbers import figure_words, spelled
 from ..language.parse import names_in
 from .evidence import MIN_COVERAGE, coverage
 from ..llm.templates import neutralise, render_template
+from ..news.timewords import time_phrases
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -99,7 +100,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> list[str]:
-    """Numbers in the answer (markers aside) that no passage nor the question contains: a sign of invention."""
+    """Numbers in the answer (markers aside), as figures or as words from "two" and "third" up, that no passage nor
+    the question contains in either form: a sign of invention."""
     haystack = " ".join([question, *(p.text for p in passages)])
     lowered = haystack.lower()
     missing = []
@@ -109,13 +111,20 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
         if any(re.search(rf"\b{word}\b", lowered) for word in spelled(number)):  # "7" and "seven"
             continue
         missing.append(number)
+    for word, figures in figure_words(MARKER.sub(" ", answer)):  # "two studies" on "one study", "fourth" on "first"
+        if not re.search(rf"\b{word}\b", lowered) and not any(
+                re.search(rf"(?<!\d){re.escape(f)}(?![\d.,]\d)", haystack) for f in figures):
+            missing.append(word)
     return missing
 
 
 def missing_specifics(claim: str, evidence: str, question: str = "") -> list[str]:
-    """Numbers and names in the claim that neither its evidence nor the question contains."""
+    """Numbers, relative time words and names in the claim that neither its evidence nor the question contains."""
     known = f"{evidence} {question}"
     missing = unsupported_numbers(claim, [], known)
+    lowered = known.lower()
+    # "since last week" on "since 1999": a relative time its evidence does not give is the claim's own
+    missing += [phrase for phrase in time_phrases(claim) if phrase.lower() not in lowered]
     return list(dict.fromkeys(missing + _missing_names(claim, known)))
 
 

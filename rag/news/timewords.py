@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..language.numbers import digits_of_words
+
 _UNIT = r"(?:day|week|weekend|month|year)s?"
 _COUNT = r"(?:\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
@@ -24,8 +26,7 @@ _PARSED = re.compile(
 _SPAN = re.compile(
     rf"\b(?P<span>(?:the\s+)?(?:past|last|previous)\s+(?:(?P<count>{_COUNT})\s+)?(?P<unit>{_UNIT})"
     rf"|recently|lately|in recent (?:days|weeks)|so far|to date|earlier this (?P<this>week|month|year))\b", re.I)
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-            "eight": 8, "nine": 9, "ten": 10, "a few": 3, "several": 5}
+_VAGUE = {"a": 1, "an": 1, "a few": 3, "several": 5}  # counts that are not figures, as numbers of units
 _DAYS = {"day": 1, "week": 7, "weekend": 7, "month": 30, "year": 365}
 RECENTLY_DAYS = 30  # "recently", "lately": the month up to as-of
 
@@ -42,6 +43,18 @@ class Window:
         """How many days a date lies before or after the window (0 inside it)."""
         day, start, end = (dt.date.fromisoformat(d) for d in (date[:10], self.start, self.end))
         return max((start - day).days, (day - end).days, 0)
+
+
+def _count(words: str) -> int:
+    """How many units a count names: "3", "three" (num2words), "a few"."""
+    words = words.lower()
+    return _VAGUE.get(words) or int(digits_of_words().get(words, words))
+
+
+def time_phrases(text: str) -> list[str]:
+    """The relative time words of a text as written ("last week", "two days ago", "recently"), in order."""
+    found = sorted([*_PARSED.finditer(text), *_SPAN.finditer(text)], key=lambda m: m.start())
+    return list(dict.fromkeys(m.group() for m in found))
 
 
 def time_windows(question: str, as_of: dt.date) -> list[Window]:
@@ -88,7 +101,7 @@ def _span_window(m: re.Match[str], as_of: dt.date) -> Window:
         return _window(words, start, as_of)
     if m["unit"]:
         unit = m["unit"].lower().rstrip("s")
-        count = _NUMBERS.get((m["count"] or "one").lower()) or int(m["count"])
+        count = _count(m["count"] or "one")
         return _window(words, as_of - dt.timedelta(days=count * _DAYS[unit] - 1), as_of)
     if words.lower() in ("so far", "to date"):
         return _window(words, as_of.replace(month=1, day=1), as_of)
