@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 _UP_TO = 100  # spelled numbers past a hundred ("three hundred and forty") are rare in claims and quiz choices
@@ -39,8 +40,6 @@ def figure_words(text: str, least: int = 2) -> list[tuple[str, list[str]]]:
     """The number and ordinal words of a text from `least` up ("two", "fourth"), each with the other ways the same
     figure is written ("2"; "4th", "4"), in order. "one" and "first", "second" are left out by default: they are
     mostly not figures ("one of them", "for the first time", "a second")."""
-    import re
-
     found = []
     cardinals, ordinals = digits_of_words(), ordinal_words()
     for word in re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower()):
