@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -126,14 +127,9 @@ def _cut(check, claim: str, quote: str) -> bool:
 
 def _changed(claim: str, quote: str) -> str:
     """The words a false claim put in place of its quote's (the claim less the prefix and suffix they share)."""
-    start = 0
-    while start < min(len(claim), len(quote)) and claim[start] == quote[start]:
-        start += 1
-    end = 0
-    while end < min(len(claim), len(quote)) - start and claim[-1 - end] == quote[-1 - end]:
-        end += 1
+    start = len(os.path.commonprefix([claim, quote]))
+    end = len(os.path.commonprefix([claim[start:][::-1], quote[start:][::-1]]))
     return claim[start:len(claim) - end].strip()
-
 
 if __name__ == "__main__":
     main()

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..text import MARKER, WORD, content_words, with_markers
-from ..types import Citation, ClaimCheck, Passage
 from ..language.numbers import figure_words, spelled
 from ..language.parse import names_in
-from .evidence import MIN_COVERAGE, coverage
 from ..llm.templates import neutralise, render_template
 from ..news.timewords import time_phrases
+from ..text import MARKER, WORD, content_words, with_markers
+from ..types import Citation, ClaimCheck, Passage
+from .evidence import MIN_COVERAGE, coverage
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
